@@ -1,0 +1,598 @@
+/*
+ * The model handle: reads a scenario (file, string or built-in), validates it, applies the
+ * rules that span several fields, and freezes the result into typed structs. A failed load
+ * still returns a handle so the caller can read every message.
+ */
+#include "model/model_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io/scenario_yaml_internal.h"
+#include "model/validate_internal.h"
+
+/* ------------------------------------------------------------ reading typed values */
+
+static const ms_node *get(const ms_node *map, const char *key)
+{
+    return ms_node_get(map, key);
+}
+
+static double num(const ms_node *section, const char *key)
+{
+    const ms_node *n = get(section, key);
+    return n ? n->number : 0.0;
+}
+
+static int written(const ms_node *section, const char *key)
+{
+    const ms_node *n = get(section, key);
+    return n && !n->defaulted;
+}
+
+static void rule_error(metasim_model_t *m, const ms_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records a broken cross-field rule at `n` (its key's position when it has one). */
+static void rule_error(metasim_model_t *m, const ms_node *n, const char *fmt, ...)
+{
+    ms_strbuf msg = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    ms_strbuf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    int line = n->key_line ? n->key_line : n->line;
+    int col = n->key_line ? n->key_col : n->col;
+    ms_diag_add(&m->diag, line, col, NULL, "%s", ms_strbuf_str(&msg));
+    ms_strbuf_free(&msg);
+}
+
+static int build_states(metasim_model_t *m, const ms_node *list)
+{
+    size_t extra = list ? list->count : 0;
+    m->states = calloc(2 + extra, sizeof *m->states);
+    if (!m->states)
+        return METASIM_E_NOMEM;
+    m->states[MS_STATE_CYCLING] = "cycling";
+    m->states[MS_STATE_DORMANT] = "dormant";
+    m->n_states = 2;
+    for (size_t i = 0; i < extra; i++) {
+        const ms_node *item = list->items[i];
+        size_t k = 0;
+        while (k < m->n_states && strcmp(m->states[k], item->text) != 0)
+            k++;
+        if (k < 2)
+            continue; /* cycling and dormant may be listed for clarity */
+        if (k < m->n_states) {
+            rule_error(m, item, "states[%zu]: state '%s' is listed twice", i, item->text);
+            continue;
+        }
+        m->states[m->n_states++] = item->text;
+    }
+    return 0;
+}
+
+static size_t state_index(const metasim_model_t *m, const char *name)
+{
+    for (size_t k = 0; k < m->n_states; k++)
+        if (strcmp(m->states[k], name) == 0)
+            return k;
+    return m->n_states;
+}
+
+static int read_rates(metasim_model_t *m, const ms_node *map, double **out)
+{
+    *out = calloc(m->n_states, sizeof **out);
+    if (!*out)
+        return METASIM_E_NOMEM;
+    for (size_t i = 0; map && i < map->count; i++) {
+        size_t k = state_index(m, map->items[i]->key);
+        if (k < m->n_states)
+            (*out)[k] = map->items[i]->number;
+    }
+    return 0;
+}
+
+static int build_sites(metasim_model_t *m, const ms_node *sites)
+{
+    m->n_sites = sites->count;
+    m->sites = calloc(m->n_sites ? m->n_sites : 1, sizeof *m->sites);
+    if (!m->sites)
+        return METASIM_E_NOMEM;
+    double flow = 0;
+    for (size_t i = 0; i < m->n_sites; i++) {
+        const ms_node *s = sites->items[i];
+        ms_site *site = &m->sites[i];
+        site->name = s->key;
+        site->blood_flow = num(s, "blood_flow");
+        site->colonisation = num(s, "colonisation");
+        site->dormancy_on_arrival = num(s, "dormancy_on_arrival");
+        site->growth = (ms_growth)num(s, "growth");
+        site->capacity = num(s, "capacity");
+        site->lethal_cells = num(s, "lethal_cells");
+        flow += site->blood_flow;
+        if (site->growth != MS_GROWTH_EXPONENTIAL && !written(s, "capacity"))
+            rule_error(m, get(s, "growth"), "sites.%s.growth: %s growth needs a 'capacity'",
+                       s->key, get(s, "growth")->text);
+        if (site->growth == MS_GROWTH_EXPONENTIAL && written(s, "capacity"))
+            rule_error(m, get(s, "capacity"),
+                       "sites.%s.capacity: has no effect with exponential growth (set growth "
+                       "to logistic or gompertz, or remove capacity)",
+                       s->key);
+        if (read_rates(m, get(s, "division"), &site->division) != 0 ||
+            read_rates(m, get(s, "death"), &site->death) != 0)
+            return METASIM_E_NOMEM;
+    }
+    /* Shares are fractions of one circulation; allow for rounding in hand-written decimals. */
+    if (flow > 1.0 + 1e-9)
+        rule_error(m, sites, "sites: blood_flow shares add up to %.6g, more than 1", flow);
+    return 0;
+}
+
+static int build_loci(metasim_model_t *m, const ms_node *loci)
+{
+    m->n_loci = loci ? loci->count : 0;
+    m->loci = calloc(m->n_loci ? m->n_loci : 1, sizeof *m->loci);
+    if (!m->loci)
+        return METASIM_E_NOMEM;
+    for (size_t i = 0; i < m->n_loci; i++) {
+        const ms_node *l = loci->items[i];
+        m->loci[i] = (ms_locus){l->key, num(l, "mutation_probability"),
+                                num(l, "division_effect"), num(l, "death_effect")};
+    }
+    return 0;
+}
+
+static int build_drugs(metasim_model_t *m, const ms_node *drugs)
+{
+    m->n_drugs = drugs ? drugs->count : 0;
+    m->drugs = calloc(m->n_drugs ? m->n_drugs : 1, sizeof *m->drugs);
+    if (!m->drugs)
+        return METASIM_E_NOMEM;
+    for (size_t i = 0; i < m->n_drugs; i++) {
+        const ms_node *d = drugs->items[i];
+        const ms_node *pk = get(d, "pk");
+        ms_drug *drug = &m->drugs[i];
+        drug->name = d->key;
+        drug->pk_model = (ms_pk_model)num(pk, "model");
+        drug->route = (ms_route)num(pk, "route");
+        drug->half_life = num(pk, "half_life");
+        drug->volume = num(pk, "volume");
+        drug->absorption_rate = num(pk, "absorption_rate");
+        drug->bioavailability = num(pk, "bioavailability");
+        drug->peripheral_volume = num(pk, "peripheral_volume");
+        drug->clearance_q = num(pk, "intercompartmental_clearance");
+        const char *oral_only[] = {"absorption_rate", "bioavailability"};
+        const char *two_only[] = {"peripheral_volume", "intercompartmental_clearance"};
+        for (size_t k = 0; k < 2; k++) {
+            int oral = drug->route == MS_ROUTE_ORAL;
+            if (oral && k == 0 && !written(pk, oral_only[k]))
+                rule_error(m, get(pk, "route"), "drugs.%s.pk.route: oral dosing needs '%s'",
+                           d->key, oral_only[k]);
+            if (!oral && written(pk, oral_only[k]))
+                rule_error(m, get(pk, oral_only[k]),
+                           "drugs.%s.pk.%s: applies only to the oral route", d->key,
+                           oral_only[k]);
+            int two = drug->pk_model == MS_PK_TWO_COMPARTMENT;
+            if (two && !written(pk, two_only[k]))
+                rule_error(m, get(pk, "model"),
+                           "drugs.%s.pk.model: two compartments need '%s'", d->key,
+                           two_only[k]);
+            if (!two && written(pk, two_only[k]))
+                rule_error(m, get(pk, two_only[k]),
+                           "drugs.%s.pk.%s: applies only to two-compartment models", d->key,
+                           two_only[k]);
+        }
+    }
+    return 0;
+}
+
+static size_t drug_index(const metasim_model_t *m, const char *name)
+{
+    for (size_t k = 0; k < m->n_drugs; k++)
+        if (strcmp(m->drugs[k].name, name) == 0)
+            return k;
+    return m->n_drugs;
+}
+
+static int build_arms(metasim_model_t *m, const ms_node *arms)
+{
+    m->n_arms = arms ? arms->count : 0;
+    m->arms = calloc(m->n_arms ? m->n_arms : 1, sizeof *m->arms);
+    if (!m->arms)
+        return METASIM_E_NOMEM;
+    for (size_t i = 0; i < m->n_arms; i++) {
+        const ms_node *a = arms->items[i];
+        const ms_node *doses = get(a, "doses");
+        ms_arm *arm = &m->arms[i];
+        arm->name = a->key;
+        arm->n_doses = doses ? doses->count : 0;
+        arm->doses = calloc(arm->n_doses ? arm->n_doses : 1, sizeof *arm->doses);
+        if (!arm->doses)
+            return METASIM_E_NOMEM;
+        for (size_t k = 0; k < arm->n_doses; k++) {
+            const ms_node *d = doses->items[k];
+            ms_dose *dose = &arm->doses[k];
+            dose->drug = drug_index(m, get(d, "drug")->text);
+            dose->amount = num(d, "amount");
+            dose->start = num(d, "start");
+            dose->interval = num(d, "interval");
+            dose->infusion = num(d, "infusion");
+            dose->additional = (uint64_t)num(d, "additional");
+            if (dose->additional > 0 && !written(d, "interval"))
+                rule_error(m, get(d, "additional"),
+                           "arms.%s.doses[%zu].additional: repeated doses need an 'interval'",
+                           a->key, k);
+            if (dose->additional == 0 && written(d, "interval"))
+                rule_error(m, get(d, "interval"),
+                           "arms.%s.doses[%zu].interval: has no effect without 'additional' "
+                           "doses",
+                           a->key, k);
+            if (dose->additional > 0 && dose->infusion > dose->interval && dose->interval > 0)
+                rule_error(m, get(d, "infusion"),
+                           "arms.%s.doses[%zu].infusion: longer than the dosing interval",
+                           a->key, k);
+        }
+    }
+    return 0;
+}
+
+static int build(metasim_model_t *m)
+{
+    const ms_node *root = m->tree;
+    const ms_node *scenario = get(root, "scenario");
+    const ms_node *time = get(root, "time");
+    const ms_node *primary = get(root, "primary");
+    m->name = get(scenario, "name")->text;
+    m->description = get(scenario, "description")->text;
+    m->has_seed = get(scenario, "seed") != NULL;
+    m->seed = (uint64_t)num(scenario, "seed");
+    m->horizon = num(time, "horizon");
+    m->output_interval = num(time, "output_interval");
+    int rc;
+    if ((rc = build_states(m, get(root, "states"))) != 0 ||
+        (rc = build_sites(m, get(root, "sites"))) != 0 ||
+        (rc = build_loci(m, get(root, "loci"))) != 0 ||
+        (rc = build_drugs(m, get(root, "drugs"))) != 0 ||
+        (rc = build_arms(m, get(root, "arms"))) != 0)
+        return rc;
+    for (m->primary_site = 0; m->primary_site < m->n_sites; m->primary_site++)
+        if (strcmp(m->sites[m->primary_site].name, get(primary, "site")->text) == 0)
+            break;
+    m->initial_cells = (uint64_t)num(primary, "initial_cells");
+    m->detection_cells = num(primary, "detection_cells");
+    if (m->n_sites == 0)
+        rule_error(m, get(root, "sites"), "sites: declare at least one site");
+    return 0;
+}
+
+/* ------------------------------------------------------------ summary */
+
+static void describe(metasim_model_t *m)
+{
+    ms_strbuf sb = {0};
+    ms_strbuf_printf(&sb, "scenario %s", m->name);
+    if (*m->description)
+        ms_strbuf_printf(&sb, ": %.*s", (int)strcspn(m->description, "\n"), m->description);
+    ms_strbuf_printf(&sb, "\n  horizon %.6g d (%.3g y), time series every %.6g d, ", m->horizon,
+                     m->horizon / 365.25, m->output_interval);
+    if (m->has_seed)
+        ms_strbuf_printf(&sb, "seed %llu\n", (unsigned long long)m->seed);
+    else
+        ms_strbuf_puts(&sb, "seed drawn at run time\n");
+    ms_strbuf_printf(&sb, "  states (%zu):", m->n_states);
+    for (size_t i = 0; i < m->n_states; i++)
+        ms_strbuf_printf(&sb, " %s", m->states[i]);
+    static const char *const growth[] = {"exponential", "logistic", "gompertz"};
+    ms_strbuf_printf(&sb, "\n  sites (%zu):", m->n_sites);
+    for (size_t i = 0; i < m->n_sites; i++) {
+        const ms_site *s = &m->sites[i];
+        ms_strbuf_printf(&sb, "%s %s (%s%s", i ? "," : "", s->name,
+                         i == m->primary_site ? "primary, " : "", growth[s->growth]);
+        if (s->blood_flow > 0)
+            ms_strbuf_printf(&sb, ", blood flow %.3g", s->blood_flow);
+        ms_strbuf_puts(&sb, ")");
+    }
+    ms_strbuf_printf(&sb, "\n  primary: %s, %llu founding cell%s, detected at %.3g cells\n",
+                     m->sites[m->primary_site].name, (unsigned long long)m->initial_cells,
+                     m->initial_cells == 1 ? "" : "s", m->detection_cells);
+    ms_strbuf_printf(&sb, "  loci (%zu):", m->n_loci);
+    for (size_t i = 0; i < m->n_loci; i++)
+        ms_strbuf_printf(&sb, "%s %s (u = %.3g)", i ? "," : "", m->loci[i].name,
+                         m->loci[i].mutation_probability);
+    ms_strbuf_printf(&sb, "\n  drugs (%zu):", m->n_drugs);
+    for (size_t i = 0; i < m->n_drugs; i++)
+        ms_strbuf_printf(&sb, "%s %s (%s, %s, half-life %.3g d)", i ? "," : "",
+                         m->drugs[i].name,
+                         m->drugs[i].pk_model == MS_PK_ONE_COMPARTMENT ? "1-cpt" : "2-cpt",
+                         m->drugs[i].route == MS_ROUTE_IV ? "iv" : "oral",
+                         m->drugs[i].half_life);
+    ms_strbuf_printf(&sb, "\n  arms (%zu):", m->n_arms);
+    for (size_t i = 0; i < m->n_arms; i++) {
+        uint64_t doses = 0;
+        for (size_t k = 0; k < m->arms[i].n_doses; k++)
+            doses += 1 + m->arms[i].doses[k].additional;
+        ms_strbuf_printf(&sb, "%s %s (%llu dose%s)", i ? "," : "", m->arms[i].name,
+                         (unsigned long long)doses, doses == 1 ? "" : "s");
+    }
+    ms_strbuf_puts(&sb, "\n");
+    m->summary = ms_strbuf_take(&sb);
+}
+
+/* ------------------------------------------------------------ loading */
+
+/* The first byte that is not valid UTF-8, or `len` when all are. libfyaml would reject such
+ * input too, but a binary file deserves a plain message. */
+static size_t invalid_utf8(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (n == 0 || c == 0 || i + n > len)
+            return i;
+        for (size_t k = 1; k < n; k++)
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+        i += n;
+    }
+    return len;
+}
+
+static void position_of(const char *text, size_t offset, int *line, int *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < offset; i++) {
+        if (text[i] == '\n') {
+            ++*line;
+            *col = 1;
+        } else {
+            ++*col;
+        }
+    }
+}
+
+static metasim_model_t *model_new(const char *name)
+{
+    metasim_model_t *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->source_name = strdup(name ? name : "<scenario>");
+    if (!m->source_name) {
+        free(m);
+        return NULL;
+    }
+    m->diag.file = m->source_name;
+    return m;
+}
+
+/* Formats the messages; the status stays whatever the load decided. */
+static int finish(metasim_model_t *m, int status)
+{
+    if (status == 0 && m->diag.total > 0)
+        status = METASIM_E_INVALID;
+    if (status == 0 && m->diag.nomem)
+        status = METASIM_E_NOMEM;
+    m->status = status;
+    ms_strbuf sb = {0};
+    ms_diag_format(&m->diag, &sb);
+    if (status != 0 && m->diag.total == 0 && !m->diag.nomem)
+        ms_strbuf_printf(&sb, "%s: %s\n", m->source_name, metasim_strerror(status));
+    m->errmsg = ms_strbuf_take(&sb);
+    if (status == 0)
+        describe(m);
+    if (!m->errmsg || (status == 0 && !m->summary))
+        m->status = status = METASIM_E_NOMEM;
+    return status;
+}
+
+static int load_text(metasim_model_t *m, const char *text, size_t len)
+{
+    m->text = malloc(len + 1);
+    if (!m->text)
+        return METASIM_E_NOMEM;
+    if (len)
+        memcpy(m->text, text, len);
+    m->text[len] = '\0';
+    m->text_len = len;
+    if (len > METASIM_MAX_SCENARIO_BYTES) {
+        ms_diag_add(&m->diag, 0, 0, NULL, "larger than %d bytes; a scenario is a short text",
+                    METASIM_MAX_SCENARIO_BYTES);
+        return METASIM_E_LIMIT;
+    }
+    size_t bad = invalid_utf8((const unsigned char *)m->text, len);
+    if (bad < len) {
+        int line, col;
+        position_of(m->text, bad, &line, &col);
+        ms_diag_add(&m->diag, line, col, NULL,
+                    "%s byte 0x%02x: a scenario is UTF-8 text, this looks like a binary file",
+                    m->text[bad] ? "invalid UTF-8" : "NUL", (unsigned char)m->text[bad]);
+        return METASIM_E_SYNTAX;
+    }
+    int rc = ms_yaml_read(m->text, len, &m->diag, &m->tree);
+    if (rc != 0)
+        return rc;
+    long errors = ms_validate(m->tree, &m->diag);
+    if (errors < 0)
+        return METASIM_E_NOMEM;
+    if (errors > 0)
+        return METASIM_E_INVALID;
+    return build(m);
+}
+
+int metasim_model_load_string(const char *name, const char *text, size_t length,
+                              metasim_model_t **model)
+{
+    if (!model)
+        return METASIM_E_ARG;
+    *model = NULL;
+    if (!text && length > 0)
+        return METASIM_E_ARG;
+    metasim_model_t *m = model_new(name);
+    if (!m)
+        return METASIM_E_NOMEM;
+    *model = m;
+    return finish(m, load_text(m, text ? text : "", length));
+}
+
+int metasim_model_load_builtin(const char *name, metasim_model_t **model)
+{
+    if (!model)
+        return METASIM_E_ARG;
+    *model = NULL;
+    size_t length = 0;
+    const char *text = metasim_builtin_text(name, &length);
+    if (!text) {
+        metasim_model_t *m = model_new(name);
+        if (!m)
+            return METASIM_E_NOMEM;
+        *model = m;
+        ms_diag_add(&m->diag, 0, 0, NULL, "no built-in scenario of this name");
+        return finish(m, METASIM_E_NOTFOUND);
+    }
+    ms_strbuf label = {0};
+    ms_strbuf_printf(&label, "%s.yaml", name);
+    int rc = metasim_model_load_string(ms_strbuf_str(&label), text, length, model);
+    ms_strbuf_free(&label);
+    return rc;
+}
+
+/* Reads a whole file, refusing directories and anything over the size limit. */
+static int read_file(metasim_model_t *m, const char *path, char **out, size_t *out_len)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ms_diag_add(&m->diag, 0, 0, NULL, "cannot open: %s", strerror(errno));
+        return METASIM_E_IO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+        ms_diag_add(&m->diag, 0, 0, NULL, "%s",
+                    S_ISDIR(st.st_mode) ? "is a directory, not a scenario file"
+                                        : strerror(errno));
+        close(fd);
+        return METASIM_E_IO;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    int rc = 0;
+    while (buf) {
+        if (len == cap) {
+            if (cap > METASIM_MAX_SCENARIO_BYTES) {
+                ms_diag_add(&m->diag, 0, 0, NULL,
+                            "larger than %d bytes; a scenario is a short text",
+                            METASIM_MAX_SCENARIO_BYTES);
+                rc = METASIM_E_LIMIT;
+                break;
+            }
+            char *grown = realloc(buf, cap * 2);
+            if (!grown) {
+                rc = METASIM_E_NOMEM;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ms_diag_add(&m->diag, 0, 0, NULL, "cannot read: %s", strerror(errno));
+            rc = METASIM_E_IO;
+            break;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    if (!buf)
+        return METASIM_E_NOMEM;
+    if (rc != 0) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *out_len = len;
+    return 0;
+}
+
+int metasim_model_load_file(const char *path, metasim_model_t **model)
+{
+    if (!model)
+        return METASIM_E_ARG;
+    *model = NULL;
+    if (!path)
+        return METASIM_E_ARG;
+    metasim_model_t *m = model_new(path);
+    if (!m)
+        return METASIM_E_NOMEM;
+    *model = m;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = read_file(m, path, &text, &len);
+    if (rc == 0)
+        rc = load_text(m, text, len);
+    free(text);
+    return finish(m, rc);
+}
+
+void metasim_model_destroy(metasim_model_t *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; m->sites && i < m->n_sites; i++) {
+        free(m->sites[i].division);
+        free(m->sites[i].death);
+    }
+    for (size_t i = 0; m->arms && i < m->n_arms; i++)
+        free(m->arms[i].doses);
+    free(m->sites);
+    free(m->loci);
+    free(m->drugs);
+    free(m->arms);
+    free(m->states);
+    ms_node_free(m->tree);
+    ms_diag_free(&m->diag);
+    free(m->errmsg);
+    free(m->summary);
+    free(m->text);
+    free(m->source_name);
+    free(m);
+}
+
+const char *metasim_model_errmsg(const metasim_model_t *m)
+{
+    return m && m->errmsg ? m->errmsg : "";
+}
+
+size_t metasim_model_error_count(const metasim_model_t *m)
+{
+    if (!m)
+        return 0;
+    return m->diag.total > 0 ? m->diag.total : (m->status != 0);
+}
+
+const char *metasim_model_summary(const metasim_model_t *m)
+{
+    return m && m->status == 0 && m->summary ? m->summary : "";
+}
+
+const char *metasim_model_name(const metasim_model_t *m)
+{
+    return m && m->status == 0 ? m->name : "";
+}
+
+const char *metasim_model_source(const metasim_model_t *m)
+{
+    return m ? m->text : NULL;
+}

@@ -1,0 +1,90 @@
+/* The frozen model: a validated scenario read into typed values in canonical units (days,
+ * per day, cells, mg, L). Engine and trial code read these structs; names point into the
+ * scenario tree, which the model keeps. */
+#ifndef METASIM_MODEL_INTERNAL_H
+#define METASIM_MODEL_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/diag_internal.h"
+#include "metasim/metasim.h"
+#include "model/tree_internal.h"
+
+typedef enum ms_growth { MS_GROWTH_EXPONENTIAL, MS_GROWTH_LOGISTIC, MS_GROWTH_GOMPERTZ } ms_growth;
+typedef enum ms_pk_model { MS_PK_ONE_COMPARTMENT, MS_PK_TWO_COMPARTMENT } ms_pk_model;
+typedef enum ms_route { MS_ROUTE_IV, MS_ROUTE_ORAL } ms_route;
+
+/* State indices 0 and 1 are always cycling and dormant. */
+enum { MS_STATE_CYCLING = 0, MS_STATE_DORMANT = 1 };
+
+typedef struct ms_site {
+    const char *name;
+    double blood_flow, colonisation, dormancy_on_arrival;
+    ms_growth growth;
+    double capacity;     /* cells; 0 for exponential growth */
+    double *division;    /* per state, /d */
+    double *death;       /* per state, /d */
+    double lethal_cells; /* 0 when the site has no lethal size of its own */
+} ms_site;
+
+typedef struct ms_locus {
+    const char *name;
+    double mutation_probability, division_effect, death_effect;
+} ms_locus;
+
+typedef struct ms_drug {
+    const char *name;
+    ms_pk_model pk_model;
+    ms_route route;
+    double half_life, volume;         /* d, L */
+    double absorption_rate;           /* /d; 0 unless oral */
+    double bioavailability;           /* fraction */
+    double peripheral_volume, clearance_q; /* L, L/d; 0 unless two compartments */
+} ms_drug;
+
+typedef struct ms_dose {
+    size_t drug; /* index into drugs */
+    double amount, start, interval, infusion; /* mg, d, d, d */
+    uint64_t additional;
+} ms_dose;
+
+typedef struct ms_arm {
+    const char *name;
+    ms_dose *doses;
+    size_t n_doses;
+} ms_arm;
+
+struct metasim_model {
+    /* Load outcome. */
+    int status;
+    char *source_name;
+    char *text; /* the scenario as read, NUL-terminated */
+    size_t text_len;
+    ms_diag diag;
+    char *errmsg;
+    char *summary;
+    ms_node *tree;
+
+    /* The model (valid only when status == 0). */
+    const char *name, *description;
+    bool has_seed;
+    uint64_t seed;
+    double horizon, output_interval; /* d */
+    const char **states;
+    size_t n_states;
+    ms_site *sites;
+    size_t n_sites;
+    size_t primary_site;
+    uint64_t initial_cells;
+    double detection_cells;
+    ms_locus *loci;
+    size_t n_loci;
+    ms_drug *drugs;
+    size_t n_drugs;
+    ms_arm *arms;
+    size_t n_arms;
+};
+
+#endif

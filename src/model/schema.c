@@ -1,0 +1,289 @@
+/*
+ * The scenario format: every field a scenario may hold, with its type, unit, allowed range,
+ * default and meaning. Adding a model feature starts here; validation, messages and the
+ * reference in docs/scenario.md follow from this table.
+ */
+#include "model/schema_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metasim/metasim.h"
+
+/* Range shorthands. */
+#define POSITIVE .flags = MS_LO_OPEN, .lo = 0
+#define NONNEGATIVE .flags = MS_LO_CLOSED, .lo = 0
+#define UNIT_INTERVAL .flags = MS_LO_CLOSED | MS_HI_CLOSED, .lo = 0, .hi = 1
+#define AT_LEAST(x) .flags = MS_LO_CLOSED, .lo = (x)
+#define REQUIRED_POSITIVE .flags = MS_REQUIRED | MS_LO_OPEN, .lo = 0
+
+/* The largest integer a double holds exactly: integers above it would silently round. */
+#define MAX_EXACT_INTEGER 9007199254740992.0
+
+const ms_field ms_schema[] = {
+    /* ------------------------------------------------------------ scenario */
+    {"scenario", MS_T_SECTION, .flags = MS_REQUIRED,
+     .doc = "What this scenario is: name, description and master seed."},
+    {"scenario.name", MS_T_NAME, .flags = MS_REQUIRED,
+     .doc = "Short identifier, recorded with every result (letters, digits, underscores)."},
+    {"scenario.description", MS_T_STRING, .def = "",
+     .doc = "Free text describing the scenario and its sources."},
+    {"scenario.seed", MS_T_INTEGER, .flags = MS_LO_CLOSED | MS_HI_CLOSED, .lo = 0,
+     .hi = MAX_EXACT_INTEGER,
+     .doc = "Master random seed. When absent, a run draws one, prints it and stores it with "
+            "its results."},
+
+    /* ------------------------------------------------------------ time */
+    {"time", MS_T_SECTION, .flags = MS_REQUIRED, .doc = "Time frame of a simulated patient."},
+    {"time.horizon", MS_T_NUMBER, MS_DIM_TIME, REQUIRED_POSITIVE,
+     .doc = "Follow-up horizon after the first tumour cell; every patient alive then is "
+            "censored."},
+    {"time.output_interval", MS_T_NUMBER, MS_DIM_TIME, POSITIVE, .def = "30 d",
+     .doc = "Spacing of the sampled time series (sizes per lesion and clone)."},
+
+    /* ------------------------------------------------------------ states */
+    {"states", MS_T_LIST,
+     .doc = "Non-genetic, reversible cell states besides `cycling` and `dormant`, which "
+            "always exist (for example `stat5_active`, `stem`)."},
+    {"states[]", MS_T_NAME, .doc = "A state name."},
+
+    /* ------------------------------------------------------------ sites */
+    {"sites", MS_T_MAP, .flags = MS_REQUIRED,
+     .doc = "Organ sites by name (for example `breast`, `bone`, `lung`, `liver`, `brain`, "
+            "`regional_nodes`). Lesions live at sites."},
+    {"sites.*", MS_T_SECTION, .doc = "One site."},
+    {"sites.*.blood_flow", MS_T_NUMBER, MS_DIM_FRACTION, UNIT_INTERVAL, .def = "0",
+     .doc = "Share of the circulation reaching the site; circulating cells land in proportion "
+            "to it times the clone's tropism. Shares over all sites add up to at most 1."},
+    {"sites.*.colonisation", MS_T_NUMBER, MS_DIM_FRACTION, UNIT_INTERVAL, .def = "0",
+     .doc = "Probability that a cell landing at the site survives to found a lesion (about "
+            "one in 6e7 disseminated cells forms a metastasis; Coumans 2013)."},
+    {"sites.*.dormancy_on_arrival", MS_T_NUMBER, MS_DIM_FRACTION, UNIT_INTERVAL, .def = "0",
+     .doc = "Probability that a founding cell starts in the `dormant` state."},
+    {"sites.*.growth", MS_T_ENUM, .def = "exponential",
+     .choices = "exponential|logistic|gompertz",
+     .doc = "Density dependence of lesions at the site: none, logistic (division falls "
+            "linearly to zero at capacity) or Gompertz (rates scale with ln(capacity/size))."},
+    {"sites.*.capacity", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE,
+     .doc = "Carrying capacity of one lesion; required for logistic and Gompertz growth."},
+    {"sites.*.division", MS_T_MAP, .ref = "states",
+     .doc = "Per-cell division rate by state; states not listed do not divide."},
+    {"sites.*.division.*", MS_T_NUMBER, MS_DIM_RATE, NONNEGATIVE,
+     .doc = "Division rate of cells in this state."},
+    {"sites.*.death", MS_T_MAP, .ref = "states",
+     .doc = "Per-cell death rate by state; states not listed do not die."},
+    {"sites.*.death.*", MS_T_NUMBER, MS_DIM_RATE, NONNEGATIVE,
+     .doc = "Death rate of cells in this state."},
+    {"sites.*.lethal_cells", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE,
+     .doc = "Size of the burden at this site that kills the patient (brain lower than "
+            "others); absent: only the total burden can be lethal."},
+
+    /* ------------------------------------------------------------ primary */
+    {"primary", MS_T_SECTION, .flags = MS_REQUIRED, .doc = "The primary tumour."},
+    {"primary.site", MS_T_NAME, .flags = MS_REQUIRED, .ref = "sites",
+     .doc = "Site of the primary tumour."},
+    {"primary.initial_cells", MS_T_INTEGER, MS_DIM_CELLS, AT_LEAST(1), .def = "1",
+     .doc = "Cells of the founding clone at time 0."},
+    {"primary.detection_cells", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE, .def = "1e9",
+     .doc = "Size at which the primary is diagnosed (clinical detection near 1e9 cells, "
+            "about 1 cm^3)."},
+
+    /* ------------------------------------------------------------ loci */
+    {"loci", MS_T_MAP,
+     .doc = "Mutable loci by name. At each division the new daughter acquires a locus with "
+            "its mutation probability; the parent keeps its genotype."},
+    {"loci.*", MS_T_SECTION, .doc = "One locus."},
+    {"loci.*.mutation_probability", MS_T_NUMBER, MS_DIM_NONE, .flags = MS_REQUIRED |
+     MS_LO_CLOSED | MS_HI_CLOSED, .lo = 0, .hi = 1,
+     .doc = "Probability per division that the new daughter acquires the mutation."},
+    {"loci.*.division_effect", MS_T_NUMBER, MS_DIM_NONE, POSITIVE, .def = "1",
+     .doc = "Factor on the division rate of carriers."},
+    {"loci.*.death_effect", MS_T_NUMBER, MS_DIM_NONE, POSITIVE, .def = "1",
+     .doc = "Factor on the death rate of carriers."},
+
+    /* ------------------------------------------------------------ drugs */
+    {"drugs", MS_T_MAP, .doc = "Drugs by name, with their pharmacokinetics."},
+    {"drugs.*", MS_T_SECTION, .doc = "One drug."},
+    {"drugs.*.pk", MS_T_SECTION, .flags = MS_REQUIRED, .doc = "Pharmacokinetic model."},
+    {"drugs.*.pk.model", MS_T_ENUM, .def = "one_compartment",
+     .choices = "one_compartment|two_compartment",
+     .doc = "Number of compartments (linear elimination from the central one)."},
+    {"drugs.*.pk.route", MS_T_ENUM, .def = "iv", .choices = "iv|oral",
+     .doc = "Intravenous (bolus, or infusion when a dose has an infusion time) or oral "
+            "with first-order absorption."},
+    {"drugs.*.pk.half_life", MS_T_NUMBER, MS_DIM_TIME, REQUIRED_POSITIVE,
+     .doc = "Elimination half-life from the central compartment, ln 2 / k10."},
+    {"drugs.*.pk.volume", MS_T_NUMBER, MS_DIM_VOLUME, REQUIRED_POSITIVE,
+     .doc = "Volume of the central compartment."},
+    {"drugs.*.pk.absorption_rate", MS_T_NUMBER, MS_DIM_RATE, POSITIVE,
+     .doc = "First-order absorption rate ka; required for the oral route."},
+    {"drugs.*.pk.bioavailability", MS_T_NUMBER, MS_DIM_FRACTION,
+     .flags = MS_LO_OPEN | MS_HI_CLOSED, .lo = 0, .hi = 1, .def = "1",
+     .doc = "Fraction of an oral dose that reaches the circulation."},
+    {"drugs.*.pk.peripheral_volume", MS_T_NUMBER, MS_DIM_VOLUME, POSITIVE,
+     .doc = "Volume of the peripheral compartment; required for two compartments."},
+    {"drugs.*.pk.intercompartmental_clearance", MS_T_NUMBER, MS_DIM_FLOW, POSITIVE,
+     .doc = "Clearance Q between central and peripheral compartments; required for two "
+            "compartments."},
+
+    /* ------------------------------------------------------------ arms */
+    {"arms", MS_T_MAP, .doc = "Treatment arms of a trial by name, each a dosing schedule."},
+    {"arms.*", MS_T_SECTION, .doc = "One arm."},
+    {"arms.*.doses", MS_T_LIST, .flags = MS_REQUIRED,
+     .doc = "Dosing records in the pharmacometrics idiom; an empty list is an untreated "
+            "control arm."},
+    {"arms.*.doses[]", MS_T_SECTION, .doc = "One dosing record."},
+    {"arms.*.doses[].drug", MS_T_NAME, .flags = MS_REQUIRED, .ref = "drugs",
+     .doc = "The drug given."},
+    {"arms.*.doses[].amount", MS_T_NUMBER, MS_DIM_MASS, REQUIRED_POSITIVE,
+     .doc = "Amount per dose."},
+    {"arms.*.doses[].start", MS_T_NUMBER, MS_DIM_TIME, NONNEGATIVE, .def = "0",
+     .doc = "Time of the first dose after the arm's treatment starts."},
+    {"arms.*.doses[].interval", MS_T_NUMBER, MS_DIM_TIME, POSITIVE,
+     .doc = "Time between doses (NONMEM II); required when `additional` > 0."},
+    {"arms.*.doses[].additional", MS_T_INTEGER, MS_DIM_NONE, NONNEGATIVE, .def = "0",
+     .doc = "Doses after the first (NONMEM ADDL)."},
+    {"arms.*.doses[].infusion", MS_T_NUMBER, MS_DIM_TIME, NONNEGATIVE, .def = "0",
+     .doc = "Infusion duration; 0 gives a bolus."},
+};
+
+const size_t ms_schema_count = sizeof ms_schema / sizeof ms_schema[0];
+
+const ms_field *ms_schema_find(const char *path, size_t len)
+{
+    for (size_t i = 0; i < ms_schema_count; i++)
+        if (strlen(ms_schema[i].path) == len && memcmp(ms_schema[i].path, path, len) == 0)
+            return &ms_schema[i];
+    return NULL;
+}
+
+size_t ms_schema_parent_len(const ms_field *f)
+{
+    size_t n = strlen(f->path);
+    if (n >= 2 && strcmp(f->path + n - 2, "[]") == 0)
+        return n - 2;
+    const char *dot = strrchr(f->path, '.');
+    return dot ? (size_t)(dot - f->path) : 0;
+}
+
+const char *ms_schema_leaf(const ms_field *f)
+{
+    size_t p = ms_schema_parent_len(f);
+    return p == 0 ? f->path : f->path + p + (f->path[p] == '.');
+}
+
+int ms_schema_in_range(const ms_field *f, double x)
+{
+    if ((f->flags & MS_LO_CLOSED) && !(x >= f->lo))
+        return 0;
+    if ((f->flags & MS_LO_OPEN) && !(x > f->lo))
+        return 0;
+    if ((f->flags & MS_HI_CLOSED) && !(x <= f->hi))
+        return 0;
+    if ((f->flags & MS_HI_OPEN) && !(x < f->hi))
+        return 0;
+    return 1;
+}
+
+void ms_schema_range_rule(const ms_field *f, ms_strbuf *out)
+{
+    unsigned lo = f->flags & (MS_LO_CLOSED | MS_LO_OPEN);
+    unsigned hi = f->flags & (MS_HI_CLOSED | MS_HI_OPEN);
+    if (lo && hi)
+        ms_strbuf_printf(out, "%s%.15g, %.15g%s", lo == MS_LO_CLOSED ? "[" : "(", f->lo, f->hi,
+                         hi == MS_HI_CLOSED ? "]" : ")");
+    else if (lo)
+        ms_strbuf_printf(out, "%s %.15g", lo == MS_LO_CLOSED ? ">=" : ">", f->lo);
+    else if (hi)
+        ms_strbuf_printf(out, "%s %.15g", hi == MS_HI_CLOSED ? "<=" : "<", f->hi);
+}
+
+/* ------------------------------------------------------------ the reference */
+
+static const char *type_word(const ms_field *f)
+{
+    switch (f->type) {
+    case MS_T_SECTION: return "section";
+    case MS_T_MAP: return "named map";
+    case MS_T_LIST: return "list";
+    case MS_T_NUMBER: return "number";
+    case MS_T_INTEGER: return "integer";
+    case MS_T_STRING: return "text";
+    case MS_T_NAME: return "name";
+    case MS_T_ENUM: return "one of";
+    case MS_T_BOOL: return "true/false";
+    }
+    return "";
+}
+
+/* Writes a path for readers: `*` becomes `<name>`. */
+static void reader_path(ms_strbuf *out, const char *path)
+{
+    for (const char *p = path; *p; p++) {
+        if (*p == '*')
+            ms_strbuf_puts(out, "<name>");
+        else
+            ms_strbuf_append(out, p, 1);
+    }
+}
+
+char *metasim_schema_reference(void)
+{
+    ms_strbuf sb = {0};
+    ms_strbuf_printf(&sb,
+        "# Scenario format reference\n\n"
+        "Generated by `metasim schema` (metasim %s) from the table in `src/model/schema.c`;\n"
+        "do not edit by hand. A test fails when this file and the table differ.\n\n"
+        "A scenario is one YAML document. `<name>` stands for a name you choose (letters,\n"
+        "digits and underscores, starting with a letter) and `[]` for any item of a list.\n"
+        "Unknown keys are errors. A field marked *required* must be present; any other field\n"
+        "takes its default when absent, and a field with neither is off unless stated.\n\n"
+        "## Numbers and units\n\n"
+        "Numbers are decimal (`0.25`, `1e-6`, `3.5E9`); `yes`, `no`, `on`, `off`, `.inf` and\n"
+        "`.nan` are never numbers. A value may carry a unit after the number (`36 h`, `5 y`,\n"
+        "`0.1 /d`, `2 /w`, `60 mg`, `25 %%`) and is converted to the canonical unit shown\n"
+        "below; a bare number is taken in the canonical unit. A unit of the wrong kind is an\n"
+        "error. A month is 365.25/12 days and a year 365.25 days.\n\n"
+        "| kind | canonical | accepted |\n|---|---|---|\n",
+        METASIM_VERSION_STRING);
+    static const ms_dim dims[] = {MS_DIM_TIME,   MS_DIM_RATE, MS_DIM_MASS,
+                                  MS_DIM_VOLUME, MS_DIM_FLOW, MS_DIM_CONC,
+                                  MS_DIM_CELLS,  MS_DIM_FRACTION};
+    static const char *const dim_names[] = {"time", "rate", "mass", "volume", "clearance",
+                                            "concentration", "cells", "fraction"};
+    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
+        ms_strbuf_printf(&sb, "| %s | %s | %s |\n", dim_names[i],
+                         *ms_units_canonical(dims[i]) ? ms_units_canonical(dims[i]) : "1",
+                         ms_units_accepted(dims[i]));
+    ms_strbuf_puts(&sb, "\n## Fields\n\n| field | type | unit | range | default | meaning |\n"
+                        "|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < ms_schema_count; i++) {
+        const ms_field *f = &ms_schema[i];
+        ms_strbuf_puts(&sb, "| `");
+        reader_path(&sb, f->path);
+        ms_strbuf_printf(&sb, "` | %s", type_word(f));
+        if (f->type == MS_T_ENUM) {
+            ms_strbuf_puts(&sb, " ");
+            for (const char *c = f->choices; *c; c++)
+                ms_strbuf_puts(&sb, *c == '|' ? ", " : (char[]){*c, 0});
+        }
+        if (f->ref)
+            ms_strbuf_printf(&sb, " (of `%s`)", f->ref);
+        ms_strbuf_printf(&sb, " | %s | ", ms_units_canonical(f->dim));
+        ms_schema_range_rule(f, &sb);
+        ms_strbuf_printf(&sb, " | %s | %s |\n",
+                         (f->flags & MS_REQUIRED) ? "*required*" : (f->def ? f->def : ""),
+                         f->doc);
+    }
+    ms_strbuf_puts(&sb, "\n## Rules across fields\n\n"
+        "- `primary.site` names a declared site; `arms.<name>.doses[].drug` a declared drug;\n"
+        "  the keys of `sites.<name>.division` and `sites.<name>.death` declared states.\n"
+        "- `sites.<name>.capacity` is required when the site's growth is logistic or Gompertz.\n"
+        "- The `blood_flow` shares of all sites add up to at most 1.\n"
+        "- `drugs.<name>.pk.absorption_rate` is required for the oral route;\n"
+        "  `peripheral_volume` and `intercompartmental_clearance` for two compartments.\n"
+        "- `arms.<name>.doses[].interval` is required when `additional` is above 0.\n"
+        "- State names are unique; `cycling` and `dormant` always exist.\n");
+    return ms_strbuf_take(&sb);
+}

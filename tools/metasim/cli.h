@@ -1,0 +1,54 @@
+/* The metasim command line: the table of subcommands and options that drives parsing, help
+ * and docs/cli.md. Each subcommand lives in its own cmd_<verb>.c and uses only the public API. */
+#ifndef METASIM_CLI_H
+#define METASIM_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Documented exit codes (docs/cli.md). */
+enum {
+    CLI_OK = 0,      /* success */
+    CLI_INVALID = 1, /* the input (scenario, results) has mistakes; messages on stderr */
+    CLI_USAGE = 2,   /* the command line is wrong */
+    CLI_FAILURE = 3, /* the system failed: out of memory, cannot write output */
+};
+
+typedef struct cli_option {
+    const char *name;  /* long name without dashes */
+    char short_name;   /* 0 for none */
+    const char *value; /* name of the option's value, NULL for a flag */
+    const char *help;
+} cli_option;
+
+/* Parsed options of one invocation. */
+typedef struct cli_args {
+    const char *command;
+    bool quiet;
+    bool help;
+    const char *positional[8];
+    int n_positional;
+} cli_args;
+
+typedef struct cli_command {
+    const char *name;
+    const char *usage; /* the arguments after the command name */
+    const char *summary;
+    const char *description;
+    const cli_option *const *options; /* NULL-terminated */
+    int min_args, max_args;
+    int (*run)(const cli_args *args);
+} cli_command;
+
+/* Options shared by subcommands, defined once. */
+extern const cli_option cli_opt_quiet;
+extern const cli_option cli_opt_help;
+
+int cmd_check(const cli_args *args);
+int cmd_schema(const cli_args *args);
+int cmd_version(const cli_args *args);
+
+/* Prints "metasim CMD: " before each line of `text` on stderr. */
+void cli_errors(const char *command, const char *text);
+
+#endif

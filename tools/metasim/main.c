@@ -1,0 +1,175 @@
+/*
+ * metasim: the command-line tool. A thin client of libmetasim: it parses arguments against
+ * the command table below, dispatches, and turns library results into messages and exit
+ * codes. `metasim help CMD` prints exactly what `metasim CMD` prints when arguments are
+ * missing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "metasim/metasim.h"
+
+const cli_option cli_opt_quiet = {"quiet", 'q', NULL, "print nothing on success"};
+const cli_option cli_opt_help = {"help", 'h', NULL, "show this help"};
+
+static int cmd_help(const cli_args *args);
+
+static const cli_option *const help_only[] = {&cli_opt_help, NULL};
+static const cli_option *const check_options[] = {&cli_opt_quiet, &cli_opt_help, NULL};
+
+static const cli_command commands[] = {
+    {"check", "SCENARIO", "validate a scenario and summarise its model",
+     "Reads SCENARIO (a YAML file, or the name of a built-in scenario), checks every field\n"
+     "against the scenario format and prints a summary of the model. Every mistake is\n"
+     "reported as FILE:LINE:COLUMN: FIELD: RULE (got VALUE); the exit code is then 1.",
+     check_options, 1, 1, cmd_check},
+    {"schema", "", "print the scenario format reference (Markdown)",
+     "Prints the reference of every scenario field (type, unit, range, default, meaning);\n"
+     "docs/scenario.md is this output.",
+     help_only, 0, 0, cmd_schema},
+    {"version", "", "print the version", "Prints the version of metasim and of its library.",
+     help_only, 0, 0, cmd_version},
+    {"help", "[COMMAND]", "show help for metasim or for one command",
+     "Without COMMAND, lists the commands; with it, shows that command's help.", help_only, 0,
+     1, cmd_help},
+};
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+static const cli_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+void cli_errors(const char *command, const char *text)
+{
+    while (text && *text) {
+        size_t n = strcspn(text, "\n");
+        fprintf(stderr, "metasim %s: %.*s\n", command, (int)n, text);
+        text += n + (text[n] == '\n');
+    }
+}
+
+static void print_main_help(FILE *out)
+{
+    fprintf(out, "metasim %s: stochastic simulator of metastatic cancer under therapy\n\n"
+                 "usage: metasim COMMAND [OPTIONS] [ARGS]\n\ncommands:\n",
+            metasim_version());
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nbuilt-in scenarios (usable wherever a SCENARIO file is expected):\n");
+    for (size_t i = 0; metasim_builtin_name(i); i++)
+        fprintf(out, "  %s\n", metasim_builtin_name(i));
+    fprintf(out, "\n'metasim help COMMAND' shows a command's options.\n"
+                 "exit codes: 0 success, 1 mistakes in the input, 2 wrong command line,\n"
+                 "3 system failure (memory, output)\n");
+}
+
+static void print_command_help(FILE *out, const cli_command *c)
+{
+    fprintf(out, "usage: metasim %s [OPTIONS]%s%s\n\n%s\n", c->name, *c->usage ? " " : "",
+            c->usage, c->description);
+    fprintf(out, "\noptions:\n");
+    for (const cli_option *const *o = c->options; *o; o++) {
+        char left[64];
+        snprintf(left, sizeof left, "%c%c%s--%s%s%s", (*o)->short_name ? '-' : ' ',
+                 (*o)->short_name ? (*o)->short_name : ' ', (*o)->short_name ? ", " : "  ",
+                 (*o)->name, (*o)->value ? " " : "", (*o)->value ? (*o)->value : "");
+        fprintf(out, "  %-24s %s\n", left, (*o)->help);
+    }
+}
+
+static int cmd_help(const cli_args *args)
+{
+    if (args->n_positional == 0) {
+        print_main_help(stdout);
+        return CLI_OK;
+    }
+    const cli_command *c = find_command(args->positional[0]);
+    if (!c) {
+        fprintf(stderr, "metasim help: no command '%s' (see 'metasim help')\n",
+                args->positional[0]);
+        return CLI_USAGE;
+    }
+    print_command_help(stdout, c);
+    return CLI_OK;
+}
+
+/* Matches argv[i] against the command's option table; sets the flag it names. */
+static int parse_option(const cli_command *c, const char *arg, cli_args *out)
+{
+    for (const cli_option *const *o = c->options; *o; o++) {
+        bool match = (arg[1] == '-' && strcmp(arg + 2, (*o)->name) == 0) ||
+                     (arg[1] == (*o)->short_name && arg[2] == '\0' && arg[1] != '-');
+        if (!match)
+            continue;
+        if (*o == &cli_opt_quiet)
+            out->quiet = true;
+        else if (*o == &cli_opt_help)
+            out->help = true;
+        return 0;
+    }
+    fprintf(stderr, "metasim %s: unknown option '%s' (see 'metasim help %s')\n", c->name, arg,
+            c->name);
+    return -1;
+}
+
+static int finish(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
+        fprintf(stderr, "metasim: cannot write output: %s\n", strerror(errno));
+        return rc == CLI_OK ? CLI_FAILURE : rc;
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_main_help(stderr);
+        return CLI_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0)
+        name = "help";
+    if (strcmp(name, "--version") == 0)
+        name = "version";
+    const cli_command *c = find_command(name);
+    if (!c) {
+        fprintf(stderr, "metasim: no command '%s' (see 'metasim help')\n", argv[1]);
+        return CLI_USAGE;
+    }
+    cli_args args = {.command = c->name};
+    bool options_done = false;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!options_done && strcmp(a, "--") == 0) {
+            options_done = true;
+        } else if (!options_done && a[0] == '-' && a[1] != '\0') {
+            if (parse_option(c, a, &args) != 0)
+                return CLI_USAGE;
+        } else if (args.n_positional < (int)(sizeof args.positional / sizeof *args.positional)) {
+            args.positional[args.n_positional++] = a;
+        } else {
+            fprintf(stderr, "metasim %s: too many arguments\n", c->name);
+            return CLI_USAGE;
+        }
+    }
+    if (args.help)
+        return finish(cmd_help(&(cli_args){.positional = {c->name}, .n_positional = 1}));
+    if (args.n_positional < c->min_args) {
+        print_command_help(stderr, c);
+        return CLI_USAGE;
+    }
+    if (args.n_positional > c->max_args) {
+        fprintf(stderr, "metasim %s: too many arguments (see 'metasim help %s')\n", c->name,
+                c->name);
+        return CLI_USAGE;
+    }
+    return finish(c->run(&args));
+}
