@@ -180,8 +180,15 @@ static void report_parse_errors(struct fy_diag *fd, ms_diag *diag)
     while ((err = fy_diag_errors_iterate(fd, &it)) != NULL) {
         if (err->type < FYET_ERROR)
             continue;
-        ms_diag_add(diag, err->line + 1, err->column + 1, NULL, "YAML syntax: %s",
-                    err->msg ? err->msg : "malformed input");
+        /* Unlike token marks, collected errors carry 1-based lines and columns. */
+        size_t tlen = 0;
+        const char *tok = err->fyt ? fy_token_get_text(err->fyt, &tlen) : NULL;
+        if (tok && tlen > 0 && tlen <= 40)
+            ms_diag_add(diag, err->line, err->column, NULL, "YAML syntax: %s ('%.*s')",
+                        err->msg ? err->msg : "malformed input", (int)tlen, tok);
+        else
+            ms_diag_add(diag, err->line, err->column, NULL, "YAML syntax: %s",
+                        err->msg ? err->msg : "malformed input");
         n++;
     }
     if (n == 0)
