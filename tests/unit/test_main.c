@@ -1,9 +1,8 @@
 /* Shared main() for the Check unit tests: each test file defines suite(), this runs it and
  * turns failures into a non-zero exit so CTest sees them. CK_RUN_CASE=name runs one case. */
-#include <check.h>
+#include "unit_test.h"
 #include <stdlib.h>
 
-Suite *suite(void);
 
 int main(void)
 {

@@ -3,7 +3,7 @@
  * gsl_rng adapter, and a statistical smoke test that neighbouring keys give unrelated streams.
  * Some tests are white-box: they set a stream's block index or output buffer directly, to reach
  * counters and words that drawing alone would take up to 2^50 draws to reach. */
-#include <check.h>
+#include "unit_test.h"
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
@@ -305,7 +305,7 @@ START_TEST(test_neighbour_keys_independent)
 }
 END_TEST
 
-Suite *suite(void); /* called by tests/unit/test_main.c */
+
 
 Suite *suite(void)
 {
