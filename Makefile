@@ -1,0 +1,32 @@
+# Convenience targets over CMake. `make demo` builds and runs the demo, `make test` runs the
+# whole test suite. Extra CMake options go in CMAKE_FLAGS (e.g. CMAKE_FLAGS=-DMETASIM_WERROR=ON).
+BUILD ?= build
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+METASIM = $(BUILD)/tools/metasim/metasim
+
+.PHONY: all build demo test deps docs clean
+
+all: build
+
+deps:
+	bash scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	$(METASIM) check breast_demo
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# Regenerates the docs that are generated from the code.
+docs: build
+	$(METASIM) schema > docs/scenario.md
+
+clean:
+	rm -rf $(BUILD)
