@@ -45,7 +45,8 @@ static int by_position(const void *a, const void *b)
 
 void ms_diag_format(ms_diag *d, ms_strbuf *out)
 {
-    qsort(d->entries, d->count, sizeof *d->entries, by_position);
+    if (d->count > 1)
+        qsort(d->entries, d->count, sizeof *d->entries, by_position);
     const char *file = d->file ? d->file : "<scenario>";
     for (size_t i = 0; i < d->count; i++) {
         const ms_diag_entry *e = &d->entries[i];
