@@ -100,6 +100,34 @@ static int read_rates(metasim_model_t *m, const ms_node *map, double **out)
     return 0;
 }
 
+static int build_transitions(metasim_model_t *m, const ms_node *s, ms_site *site)
+{
+    const ms_node *list = get(s, "transitions");
+    site->n_transitions = list ? list->count : 0;
+    site->transitions = calloc(site->n_transitions ? site->n_transitions : 1,
+                               sizeof *site->transitions);
+    if (!site->transitions)
+        return METASIM_E_NOMEM;
+    for (size_t k = 0; k < site->n_transitions; k++) {
+        const ms_node *t = list->items[k];
+        ms_transition *tr = &site->transitions[k];
+        tr->from = state_index(m, get(t, "from")->text);
+        tr->to = state_index(m, get(t, "to")->text);
+        tr->rate = num(t, "rate");
+        if (tr->from == tr->to)
+            rule_error(m, get(t, "to"),
+                       "sites.%s.transitions[%zu].to: a transition must change the state", s->key,
+                       k);
+        for (size_t j = 0; j < k; j++)
+            if (site->transitions[j].from == tr->from && site->transitions[j].to == tr->to)
+                rule_error(m, t,
+                           "sites.%s.transitions[%zu]: %s to %s is already declared as "
+                           "transitions[%zu]",
+                           s->key, k, m->states[tr->from], m->states[tr->to], j);
+    }
+    return 0;
+}
+
 static int build_sites(metasim_model_t *m, const ms_node *sites)
 {
     m->n_sites = sites->count;
@@ -127,7 +155,8 @@ static int build_sites(metasim_model_t *m, const ms_node *sites)
                        "to logistic or gompertz, or remove capacity)",
                        s->key);
         if (read_rates(m, get(s, "division"), &site->division) != 0 ||
-            read_rates(m, get(s, "death"), &site->death) != 0)
+            read_rates(m, get(s, "death"), &site->death) != 0 ||
+            build_transitions(m, s, site) != 0)
             return METASIM_E_NOMEM;
     }
     /* Shares are fractions of one circulation; allow for rounding in hand-written decimals. */
@@ -266,6 +295,12 @@ static int build(metasim_model_t *m)
     for (m->primary_site = 0; m->primary_site < m->n_sites; m->primary_site++)
         if (strcmp(m->sites[m->primary_site].name, get(primary, "site")->text) == 0)
             break;
+    const ms_node *engine = get(root, "engine");
+    m->exact_below = num(engine, "exact_below");
+    m->step_bound = num(engine, "step_bound");
+    m->max_step = num(engine, "max_step");
+    if (m->n_loci > 64)
+        rule_error(m, get(root, "loci"), "loci: at most 64 loci (got %zu)", m->n_loci);
     m->initial_cells = (uint64_t)num(primary, "initial_cells");
     m->detection_cells = num(primary, "detection_cells");
     if (m->n_sites == 0)
@@ -553,6 +588,7 @@ void metasim_model_destroy(metasim_model_t *m)
     for (size_t i = 0; m->sites && i < m->n_sites; i++) {
         free(m->sites[i].division);
         free(m->sites[i].death);
+        free(m->sites[i].transitions);
     }
     for (size_t i = 0; m->arms && i < m->n_arms; i++)
         free(m->arms[i].doses);

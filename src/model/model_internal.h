@@ -19,6 +19,11 @@ typedef enum ms_route { MS_ROUTE_IV, MS_ROUTE_ORAL } ms_route;
 /* State indices 0 and 1 are always cycling and dormant. */
 enum { MS_STATE_CYCLING = 0, MS_STATE_DORMANT = 1 };
 
+typedef struct ms_transition {
+    size_t from, to; /* state indices */
+    double rate;     /* /d */
+} ms_transition;
+
 typedef struct ms_site {
     const char *name;
     double blood_flow, colonisation, dormancy_on_arrival;
@@ -27,6 +32,8 @@ typedef struct ms_site {
     double *division;    /* per state, /d */
     double *death;       /* per state, /d */
     double lethal_cells; /* 0 when the site has no lethal size of its own */
+    ms_transition *transitions;
+    size_t n_transitions;
 } ms_site;
 
 typedef struct ms_locus {
@@ -85,6 +92,8 @@ struct metasim_model {
     size_t n_drugs;
     ms_arm *arms;
     size_t n_arms;
+    /* Engine settings (docs/engine.md). */
+    double exact_below, step_bound, max_step;
 };
 
 #endif

@@ -63,8 +63,10 @@ const ms_field ms_schema[] = {
      .doc = "Probability that a founding cell starts in the `dormant` state."},
     {"sites.*.growth", MS_T_ENUM, .def = "exponential",
      .choices = "exponential|logistic|gompertz",
-     .doc = "Density dependence of lesions at the site: none, logistic (division falls "
-            "linearly to zero at capacity) or Gompertz (rates scale with ln(capacity/size))."},
+     .doc = "Density dependence of lesions at the site: none, logistic or Gompertz. For a "
+            "compartment whose division rate b exceeds its death rate d, the net rate b - d is "
+            "scaled by 1 - N/K (logistic) or ln(K/N)/ln(K) (Gompertz), N the lesion's size and "
+            "K its capacity (docs/engine.md)."},
     {"sites.*.capacity", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE,
      .doc = "Carrying capacity of one lesion; required for logistic and Gompertz growth."},
     {"sites.*.division", MS_T_MAP, .ref = "states",
@@ -75,6 +77,15 @@ const ms_field ms_schema[] = {
      .doc = "Per-cell death rate by state; states not listed do not die."},
     {"sites.*.death.*", MS_T_NUMBER, MS_DIM_RATE, NONNEGATIVE,
      .doc = "Death rate of cells in this state."},
+    {"sites.*.transitions", MS_T_LIST,
+     .doc = "State transitions of cells at this site (for example cycling to dormant)."},
+    {"sites.*.transitions[]", MS_T_SECTION, .doc = "One transition."},
+    {"sites.*.transitions[].from", MS_T_NAME, .flags = MS_REQUIRED, .ref = "states",
+     .doc = "State the cell leaves."},
+    {"sites.*.transitions[].to", MS_T_NAME, .flags = MS_REQUIRED, .ref = "states",
+     .doc = "State the cell enters."},
+    {"sites.*.transitions[].rate", MS_T_NUMBER, MS_DIM_RATE,
+     .flags = MS_REQUIRED | MS_LO_CLOSED, .lo = 0, .doc = "Per-cell transition rate."},
     {"sites.*.lethal_cells", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE,
      .doc = "Size of the burden at this site that kills the patient (brain lower than "
             "others); absent: only the total burden can be lethal."},
@@ -126,6 +137,21 @@ const ms_field ms_schema[] = {
     {"drugs.*.pk.intercompartmental_clearance", MS_T_NUMBER, MS_DIM_FLOW, POSITIVE,
      .doc = "Clearance Q between central and peripheral compartments; required for two "
             "compartments."},
+
+    /* ------------------------------------------------------------ engine */
+    {"engine", MS_T_SECTION, .doc = "Numerical settings of the simulation engine (docs/engine.md)."},
+    {"engine.exact_below", MS_T_NUMBER, MS_DIM_CELLS, NONNEGATIVE, .def = "1000",
+     .doc = "Compartments smaller than this are simulated event by event (exact SSA); larger "
+            "ones leap by the exact birth-death transition law. A small compartment that "
+            "grows to twice this size switches to leaping within the step. 0 leaps "
+            "everything; 1e300 simulates everything exactly."},
+    {"engine.step_bound", MS_T_NUMBER, MS_DIM_NONE, .flags = MS_LO_OPEN | MS_HI_CLOSED,
+     .lo = 0, .hi = 1, .def = "0.01",
+     .doc = "Largest expected relative change of a density-dependent lesion within one step; "
+            "bounds the error of freezing its rates over the step."},
+    {"engine.max_step", MS_T_NUMBER, MS_DIM_TIME, POSITIVE, .def = "1 d",
+     .doc = "Longest step. Bounds the error of treating lineages that arise within a step "
+            "as not mutating again before its end."},
 
     /* ------------------------------------------------------------ arms */
     {"arms", MS_T_MAP, .doc = "Treatment arms of a trial by name, each a dosing schedule."},
@@ -284,6 +310,8 @@ char *metasim_schema_reference(void)
         "- `drugs.<name>.pk.absorption_rate` is required for the oral route;\n"
         "  `peripheral_volume` and `intercompartmental_clearance` for two compartments.\n"
         "- `arms.<name>.doses[].interval` is required when `additional` is above 0.\n"
-        "- State names are unique; `cycling` and `dormant` always exist.\n");
+        "- State names are unique; `cycling` and `dormant` always exist.\n"
+        "- A transition goes between two different states, and each pair appears once per site.\n"
+        "- At most 64 loci.\n");
     return ms_strbuf_take(&sb);
 }

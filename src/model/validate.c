@@ -350,6 +350,26 @@ static void complete_section(vctx *c, ms_node *n)
             error_at(c, n, 1, "missing required %s '%s'", what, leaf);
             continue;
         }
+        if (f->type == MS_T_SECTION) {
+            /* An absent optional section whose fields all have defaults is filled in whole,
+             * so the model reads every setting from the tree. */
+            ms_node *sec = ms_node_new(MS_NODE_MAP, n->key_line ? n->key_line : n->line,
+                                       n->key_line ? n->key_col : n->col);
+            if (sec) {
+                sec->key = strdup(leaf);
+                sec->defaulted = true;
+            }
+            if (!sec || !sec->key || !ms_node_add(n, sec)) {
+                if (sec && !sec->key)
+                    ms_node_free(sec);
+                c->nomem = 1;
+                return;
+            }
+            mark m = push(c, leaf, leaf, ".");
+            check_node(c, sec, f);
+            pop(c, m);
+            continue;
+        }
         if (!f->def)
             continue;
         ms_node *d = ms_node_new(MS_NODE_SCALAR, n->key_line ? n->key_line : n->line,
