@@ -51,7 +51,9 @@ METASIM_API int metasim_version_number(void);
     X(INVALID, -4, "the scenario breaks a rule of the scenario format")            \
     X(ARG, -5, "invalid argument")                                                 \
     X(NOTFOUND, -6, "no such built-in scenario")                                   \
-    X(LIMIT, -7, "the input exceeds a size limit")
+    X(LIMIT, -7, "the input exceeds a size limit")                                \
+    X(STATE, -8, "the call does not fit the object's state")                        \
+    X(INTERNAL, -9, "an internal consistency check failed (a bug: please report it)")
 
 enum {
     METASIM_OK = 0,
@@ -113,12 +115,146 @@ METASIM_API const char *metasim_model_summary(const metasim_model_t *model);
 /* The scenario's `scenario.name`; "" for a model that failed to load. */
 METASIM_API const char *metasim_model_name(const metasim_model_t *model);
 
+/* The follow-up horizon (`time.horizon`) in days; 0 for a model that failed to load. */
+METASIM_API double metasim_model_horizon(const metasim_model_t *model);
+
+/* The scenario's master seed (`scenario.seed`): returns 1 and sets *seed when the scenario
+ * sets one, else 0. */
+METASIM_API int metasim_model_seed(const metasim_model_t *model, unsigned long long *seed);
+
+/* The number of declared loci and the name of locus k (NULL past the end). Locus k is bit k of
+ * metasim_clone_info_t.loci. */
+METASIM_API size_t metasim_model_locus_count(const metasim_model_t *model);
+METASIM_API const char *metasim_model_locus_name(const metasim_model_t *model, size_t k);
+
 /* The scenario text exactly as read, for provenance; NULL if it could not be read. */
 METASIM_API const char *metasim_model_source(const metasim_model_t *model);
 
 /* Size limits of a scenario file. */
 #define METASIM_MAX_SCENARIO_BYTES (16 * 1024 * 1024)
 #define METASIM_MAX_SCENARIO_DEPTH 64
+
+/* ---------------------------------------------------------------- simulation */
+
+/*
+ * A simulation is one virtual patient evolving under a model, from the founding cells of the
+ * primary at time 0 (days). It is resumable: metasim_sim_run() advances it to a time or by an
+ * event budget and returns why it stopped; call it again to continue. A simulation handle is
+ * used by one thread at a time; any number of simulations may share one model.
+ *
+ * Its random numbers come from counter-based streams keyed by (seed, patient index, arm,
+ * purpose), so a patient's history depends only on those, never on threads or on the order in
+ * which patients are simulated.
+ */
+typedef struct metasim_sim metasim_sim_t;
+
+/* Why metasim_sim_run() returned (positive, unlike error codes). */
+enum {
+    METASIM_STOP_TIME = 1,    /* reached the requested time */
+    METASIM_STOP_EVENTS = 2,  /* used up the event budget (checked between steps) */
+    METASIM_STOP_EXTINCT = 3, /* no tumour cells are left */
+    METASIM_STOP_SIZE = 4,    /* the total burden reached metasim_sim_options_t.stop_cells */
+};
+
+/* One compartment's size at an output time. Strings belong to the model. */
+typedef struct metasim_sample {
+    double time;       /* d */
+    unsigned lesion;   /* index, in order of founding */
+    const char *site;
+    unsigned clone;    /* index into the lineage, 0 = founder */
+    const char *state;
+    double cells;      /* an integer count, as a double so R and Python read it as is */
+} metasim_sample_t;
+
+typedef enum metasim_event_kind {
+    METASIM_EVENT_CLONE = 1,   /* a new clone arose: clone, lesion, detail = its new loci */
+    METASIM_EVENT_EXTINCT = 2, /* the last tumour cell died */
+} metasim_event_kind_t;
+
+/* A timeline event. Strings are valid only during the callback. */
+typedef struct metasim_event {
+    double time;
+    metasim_event_kind_t kind;
+    unsigned lesion;
+    unsigned clone;
+    unsigned parent_clone;
+    const char *detail;
+} metasim_event_t;
+
+/* Where a simulation sends its output. Either callback may be NULL. A callback returning
+ * nonzero stops the run with METASIM_E_IO. */
+typedef struct metasim_writer {
+    void *user;
+    int (*sample)(void *user, const metasim_sample_t *sample);
+    int (*event)(void *user, const metasim_event_t *event);
+} metasim_writer_t;
+
+typedef struct metasim_sim_options {
+    unsigned long long seed; /* master seed */
+    unsigned patient;        /* patient index: selects the patient's random streams */
+    const metasim_writer_t *writer; /* NULL for no output; the writer must outlive the sim */
+    double stop_cells;       /* stop when the total burden reaches this; 0 = never */
+    int verify;              /* check every invariant after each step (tests, debugging) */
+} metasim_sim_options_t;
+
+/* Changes the stop size (metasim_sim_options_t.stop_cells) of a running simulation, so that a
+ * caller can stop at successive sizes. 0 removes it. */
+METASIM_API int metasim_sim_set_stop_cells(metasim_sim_t *sim, double cells);
+
+/* Creates a simulation of `model` (which must outlive it). On failure returns a negative code
+ * and sets *sim to NULL. */
+METASIM_API int metasim_sim_create(const metasim_model_t *model,
+                                   const metasim_sim_options_t *options, metasim_sim_t **sim);
+
+/* Advances the simulation until `t_max` (days), until `max_events` more events (0 = no
+ * budget), or until a stop condition holds. Returns a METASIM_STOP_* reason, or a negative
+ * code (then see metasim_sim_errmsg()). Scheduled times (the output grid, t_max) are hit
+ * exactly. */
+METASIM_API int metasim_sim_run(metasim_sim_t *sim, double t_max, unsigned long long max_events);
+
+METASIM_API double metasim_sim_time(const metasim_sim_t *sim);             /* d */
+METASIM_API double metasim_sim_cells(const metasim_sim_t *sim);            /* tumour cells */
+METASIM_API unsigned long long metasim_sim_events(const metasim_sim_t *sim); /* so far */
+METASIM_API size_t metasim_sim_clones(const metasim_sim_t *sim);         /* lineage size */
+
+/* One clone of the lineage. */
+typedef struct metasim_clone_info {
+    unsigned parent;          /* index of the clone it arose from; itself for the founder */
+    unsigned origin_lesion;   /* lesion where it arose */
+    double born;              /* d */
+    unsigned long long loci;  /* bit k set: locus k mutated (metasim_model_locus_name()) */
+} metasim_clone_info_t;
+
+/* Fills *info for clone `clone` (0 <= clone < metasim_sim_clones()); METASIM_E_ARG otherwise. */
+METASIM_API int metasim_sim_clone_info(const metasim_sim_t *sim, size_t clone,
+                                       metasim_clone_info_t *info);
+
+/* Sends the current state to writer->sample, one call per compartment (time = now). Returns 0
+ * or METASIM_E_IO when the callback fails. */
+METASIM_API int metasim_sim_snapshot(const metasim_sim_t *sim, const metasim_writer_t *writer);
+
+/* A digest of the current state: equal states give equal digests on any machine. */
+METASIM_API unsigned long long metasim_sim_digest(const metasim_sim_t *sim);
+
+/* A message describing the last error ("" when none). */
+METASIM_API const char *metasim_sim_errmsg(const metasim_sim_t *sim);
+
+/* Releases a simulation. NULL is allowed. */
+METASIM_API void metasim_sim_destroy(metasim_sim_t *sim);
+
+/* ---------------------------------------------------------------- units */
+
+/* Parses a time as written in a scenario ("36 h", "5 y", "2 w"; a bare number is in days) into
+ * days. Returns 0, or METASIM_E_ARG for text that is not a finite time. */
+METASIM_API int metasim_parse_time(const char *text, double *days);
+
+/* ---------------------------------------------------------------- CSV output */
+
+/* A writer that appends samples as tidy CSV rows (time,lesion,site,clone,state,cells) to the
+ * file at `path`, which it creates with a header. Returns 0 and fills *writer, or
+ * METASIM_E_IO. Close it with metasim_csv_writer_close(), which reports write errors. */
+METASIM_API int metasim_csv_writer_open(const char *path, metasim_writer_t *writer);
+METASIM_API int metasim_csv_writer_close(metasim_writer_t *writer);
 
 /* ---------------------------------------------------------------- built-in scenarios */
 

@@ -628,6 +628,30 @@ const char *metasim_model_name(const metasim_model_t *m)
     return m && m->status == 0 ? m->name : "";
 }
 
+double metasim_model_horizon(const metasim_model_t *m)
+{
+    return m && m->status == 0 ? m->horizon : 0;
+}
+
+int metasim_model_seed(const metasim_model_t *m, unsigned long long *seed)
+{
+    if (!m || m->status != 0 || !m->has_seed)
+        return 0;
+    if (seed)
+        *seed = m->seed;
+    return 1;
+}
+
+size_t metasim_model_locus_count(const metasim_model_t *m)
+{
+    return m && m->status == 0 ? m->n_loci : 0;
+}
+
+const char *metasim_model_locus_name(const metasim_model_t *m, size_t k)
+{
+    return m && m->status == 0 && k < m->n_loci ? m->loci[k].name : NULL;
+}
+
 const char *metasim_model_source(const metasim_model_t *m)
 {
     return m ? m->text : NULL;

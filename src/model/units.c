@@ -5,6 +5,8 @@
  */
 #include "model/units_internal.h"
 
+#include "metasim/metasim.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -264,5 +266,19 @@ int ms_units_parse(const char *text, size_t len, ms_dim dim, double *value, ms_s
         return -1;
     }
     *value = x;
+    return 0;
+}
+
+int metasim_parse_time(const char *text, double *days)
+{
+    if (!text || !days)
+        return METASIM_E_ARG;
+    ms_strbuf why = {0};
+    double x = 0;
+    int rc = ms_units_parse(text, strlen(text), MS_DIM_TIME, &x, &why);
+    ms_strbuf_free(&why);
+    if (rc != 0)
+        return METASIM_E_ARG;
+    *days = x;
     return 0;
 }

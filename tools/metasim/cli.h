@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "metasim/metasim.h"
+
 /* Documented exit codes (docs/cli.md). */
 enum {
     CLI_OK = 0,      /* success */
@@ -26,6 +28,10 @@ typedef struct cli_args {
     const char *command;
     bool quiet;
     bool help;
+    const char *seed;    /* --seed */
+    const char *patient; /* --patient */
+    const char *until;   /* --until */
+    const char *csv;     /* --csv */
     const char *positional[8];
     int n_positional;
 } cli_args;
@@ -43,10 +49,19 @@ typedef struct cli_command {
 /* Options shared by subcommands, defined once. */
 extern const cli_option cli_opt_quiet;
 extern const cli_option cli_opt_help;
+extern const cli_option cli_opt_seed;
+extern const cli_option cli_opt_patient;
+extern const cli_option cli_opt_until;
+extern const cli_option cli_opt_csv;
 
 int cmd_check(const cli_args *args);
+int cmd_run(const cli_args *args);
 int cmd_schema(const cli_args *args);
 int cmd_version(const cli_args *args);
+
+/* Loads SCENARIO: a file when one exists at that path, else a built-in of that name. Prints the
+ * messages on failure and returns the exit code (CLI_OK on success). */
+int cli_load_model(const char *command, const char *arg, metasim_model_t **model);
 
 /* Prints "metasim CMD: " before each line of `text` on stderr. */
 void cli_errors(const char *command, const char *text);

@@ -14,11 +14,18 @@
 
 const cli_option cli_opt_quiet = {"quiet", 'q', NULL, "print nothing on success"};
 const cli_option cli_opt_help = {"help", 'h', NULL, "show this help"};
+const cli_option cli_opt_seed = {"seed", 's', "N", "master random seed (default: the scenario's, else drawn)"};
+const cli_option cli_opt_patient = {"patient", 'p', "K", "patient index: selects its random streams (default 0)"};
+const cli_option cli_opt_until = {"until", 'u', "TIME", "simulate up to TIME (e.g. 5y; default: the horizon)"};
+const cli_option cli_opt_csv = {"csv", 0, "FILE", "write the time series to FILE as tidy CSV"};
 
 static int cmd_help(const cli_args *args);
 
 static const cli_option *const help_only[] = {&cli_opt_help, NULL};
 static const cli_option *const check_options[] = {&cli_opt_quiet, &cli_opt_help, NULL};
+static const cli_option *const run_options[] = {&cli_opt_seed,  &cli_opt_patient, &cli_opt_until,
+                                                &cli_opt_csv,   &cli_opt_quiet,   &cli_opt_help,
+                                                NULL};
 
 static const cli_command commands[] = {
     {"check", "SCENARIO", "validate a scenario and summarise its model",
@@ -26,6 +33,12 @@ static const cli_command commands[] = {
      "against the scenario format and prints a summary of the model. Every mistake is\n"
      "reported as FILE:LINE:COLUMN: FIELD: RULE (got VALUE); the exit code is then 1.",
      check_options, 1, 1, cmd_check},
+    {"run", "SCENARIO", "simulate one patient and print its timeline",
+     "Simulates one virtual patient of SCENARIO from its first tumour cell and prints a\n"
+     "timeline: sizes as the tumour passes each power of ten, new clones, extinction, and\n"
+     "the state at the end. The patient is fixed by the seed and the patient index, so the\n"
+     "same command always gives the same patient.",
+     run_options, 1, 1, cmd_run},
     {"schema", "", "print the scenario format reference (Markdown)",
      "Prints the reference of every scenario field (type, unit, range, default, meaning);\n"
      "docs/scenario.md is this output.",
@@ -100,14 +113,29 @@ static int cmd_help(const cli_args *args)
     return CLI_OK;
 }
 
-/* Matches argv[i] against the command's option table; sets the flag it names. */
-static int parse_option(const cli_command *c, const char *arg, cli_args *out)
+/* Matches argv[i] against the command's option table; sets the flag or value it names. */
+/* Returns the number of following arguments consumed (0 or 1), or -1 on error. */
+static int parse_option(const cli_command *c, const char *arg, const char *next, cli_args *out)
 {
     for (const cli_option *const *o = c->options; *o; o++) {
         bool match = (arg[1] == '-' && strcmp(arg + 2, (*o)->name) == 0) ||
                      (arg[1] == (*o)->short_name && arg[2] == '\0' && arg[1] != '-');
         if (!match)
             continue;
+        const char **value = *o == &cli_opt_seed      ? &out->seed
+                             : *o == &cli_opt_patient ? &out->patient
+                             : *o == &cli_opt_until   ? &out->until
+                             : *o == &cli_opt_csv     ? &out->csv
+                                                      : NULL;
+        if (value) {
+            if (!next) {
+                fprintf(stderr, "metasim %s: option '%s' needs a value (%s)\n", c->name, arg,
+                        (*o)->value);
+                return -1;
+            }
+            *value = next;
+            return 1;
+        }
         if (*o == &cli_opt_quiet)
             out->quiet = true;
         else if (*o == &cli_opt_help)
@@ -151,8 +179,10 @@ int main(int argc, char **argv)
         if (!options_done && strcmp(a, "--") == 0) {
             options_done = true;
         } else if (!options_done && a[0] == '-' && a[1] != '\0') {
-            if (parse_option(c, a, &args) != 0)
+            int used = parse_option(c, a, i + 1 < argc ? argv[i + 1] : NULL, &args);
+            if (used < 0)
                 return CLI_USAGE;
+            i += used;
         } else if (args.n_positional < (int)(sizeof args.positional / sizeof *args.positional)) {
             args.positional[args.n_positional++] = a;
         } else {

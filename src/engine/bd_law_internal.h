@@ -1,0 +1,56 @@
+/* The transition law of the linear birth-death process: every cell divides at rate b and dies at
+ * rate d, independently, with b and d constant over the interval. This is what makes leaps exact
+ * (DESIGN.md section 2): over a step of length t the population can be drawn in one go, at a cost
+ * that does not depend on the number of cells.
+ *
+ * From one cell (Kendall 1948; Bailey, "The Elements of Stochastic Processes", 1964, chapter 8):
+ *     P(N(t) = 0) = alpha,    P(N(t) = n) = (1 - alpha) (1 - beta) beta^(n-1)  for n >= 1,
+ * with r = b - d and E = e^(rt):
+ *     alpha = d (E - 1) / (b E - d),    beta = b (E - 1) / (b E - d),
+ * and at b = d the limits alpha = beta = b t / (1 + b t). From n0 cells the lineages are
+ * independent, so N(t) is a Binomial(n0, 1 - alpha) number S of surviving lineages, each of
+ * geometric size: N = S + NegBin(S, 1 - beta). This is the BNB step of Mather, Hasty and Tsimring,
+ * "Fast stochastic algorithm for simulating evolutionary population dynamics", Bioinformatics 28
+ * (2012) 1230-1238.
+ *
+ * Validity for every function here: b >= 0, d >= 0 and t >= 0, all finite. Results for other
+ * arguments are unspecified. The functions are pure (ms_bd_sample draws from `r` only), so they are
+ * thread-safe given one `r` per thread. */
+#ifndef METASIM_BD_LAW_INTERNAL_H
+#define METASIM_BD_LAW_INTERNAL_H
+
+#include <gsl/gsl_rng.h>
+#include <stdint.h>
+
+/* The one-cell law at time t. one_minus_alpha and one_minus_beta are 1 - alpha and 1 - beta
+ * computed directly, not by subtraction, so they keep full relative precision when alpha or beta
+ * is close to 1: a subcritical lineage surviving a long step (1 - alpha ~ e^(rt)), or a
+ * supercritical one growing by e^(rt) (1 - beta ~ e^(-rt)). Use them rather than 1 - alpha. */
+typedef struct ms_bd_law {
+    double alpha, beta;
+    double one_minus_alpha, one_minus_beta;
+} ms_bd_law;
+
+/* The one-cell law after time t. Stable for every valid (b, d, t): no cancellation when rt is
+ * tiny, when |b - d| is tiny relative to b, or when b or d is 0, and no overflow when rt is large
+ * (E is never formed; e^(-|r| t) is). t = 0 gives alpha = beta = 0. */
+ms_bd_law ms_bd_law_at(double b, double d, double t);
+
+/* A draw of N(t) given N(0) = n0: S ~ Binomial(n0, 1 - alpha) surviving lineages, then
+ * N = S + NegBin(S, 1 - beta), with the exact 64-bit samplers of src/rng/samplers_internal.h.
+ * Exact while n0 <= 2^53 and the mean of N is well below 2^52; the result saturates at
+ * UINT64_MAX. t = 0 or n0 = 0 returns n0 without drawing. Constant expected time. */
+uint64_t ms_bd_sample(gsl_rng *r, uint64_t n0, double b, double d, double t);
+
+/* E N(t) = n0 e^(rt). */
+double ms_bd_mean(uint64_t n0, double b, double d, double t);
+
+/* Var N(t) = n0 (b + d)/(b - d) e^(rt) (e^(rt) - 1), with the limit 2 n0 b t at b = d
+ * (Bailey 1964, chapter 8). */
+double ms_bd_variance(uint64_t n0, double b, double d, double t);
+
+/* The probability that one cell's lineage dies out eventually: min(1, d/b); 1 when b = 0 < d, and
+ * 0 when b = d = 0 (the cell then lives for ever). */
+double ms_bd_extinction_ultimate(double b, double d);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * The simulation engine: one patient advanced in steps. Within a step every rate is frozen at
+ * its value at the step's start; compartments below the exact threshold are simulated event by
+ * event (Gillespie's direct method), larger ones leap by the exact transition law of the linear
+ * birth-death process (Kendall 1948; the BNB method of Mather, Hasty and Tsimring 2012), and
+ * cells that leave a leaping compartment (mutant daughters, state transitions) are Poisson
+ * counts on its integrated size. docs/engine.md gives the scheme, its exactness and its bounds.
+ */
+#ifndef METASIM_ENGINE_INTERNAL_H
+#define METASIM_ENGINE_INTERNAL_H
+
+#include <gsl/gsl_rng.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/strbuf_internal.h"
+#include "metasim/metasim.h"
+#include "state/patient_internal.h"
+
+/* Random stream purposes (the fourth part of a stream's key). */
+enum { MS_PURPOSE_ENGINE = 1 };
+
+/* Per-cell rates of one compartment, frozen over a step (all /d). */
+typedef struct ms_rates {
+    double birth_same; /* divisions whose new daughter keeps the genotype */
+    double birth_mut;  /* divisions whose new daughter acquires at least one locus */
+    double death;
+    double out;        /* state transitions out, summed */
+    double total;      /* sum of the above */
+} ms_rates;
+
+/* Per-clone constants derived from the genotype. */
+typedef struct ms_clone_traits {
+    double division, death; /* products of the loci's effects */
+    double no_mutation;     /* probability that a division's daughter acquires no locus */
+} ms_clone_traits;
+
+typedef struct ms_arrival {
+    double t;
+    uint32_t comp;
+} ms_arrival;
+
+/* Per-compartment step bookkeeping, indexed like the lesion's compartments. */
+typedef struct ms_comp_step {
+    ms_rates r;
+    uint64_t end;    /* leaping compartments: count at the step's end */
+    bool leaping;    /* this step, the compartment leaps (from `from`) */
+    bool in_ssa;     /* counted in the SSA's total propensity */
+    double from;     /* time its leap starts */
+} ms_comp_step;
+
+struct metasim_sim {
+    const metasim_model_t *model;
+    metasim_sim_options_t opt;
+    ms_patient p;
+    gsl_rng *rng;
+    uint64_t events;
+    double next_sample;
+    ms_strbuf err;
+    double exact_below; /* copies of the model's engine settings */
+    bool stopped_size;
+
+    /* Workspaces, grown as needed and reused: no allocation per event. */
+    ms_clone_traits *traits;
+    size_t cap_traits;
+    ms_comp_step *cs;
+    size_t cap_cs;
+    ms_arrival *queue;
+    size_t n_queue, head_queue, cap_queue;
+    double extinct_at; /* latest extinction time of a compartment during the step */
+};
+
+/* rates.c */
+int ms_engine_traits(metasim_sim_t *s, uint32_t clone);
+double ms_engine_density(const metasim_model_t *m, const ms_site *site, double n);
+void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, double density,
+                     ms_rates *out);
+
+/* mutation.c: the loci a new daughter of `parent` acquires, given that it acquires some. */
+uint64_t ms_engine_mutate(metasim_sim_t *s, uint64_t parent);
+
+/* step.c: advances lesion `li` from t0 to t1 (rates frozen at t0). Returns 0, a negative code,
+ * or METASIM_STOP_SIZE when the stop size was reached mid-step (then s->p.t is that time). */
+int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1);
+
+/* Reports a new clone to the writer. */
+int ms_engine_clone_event(metasim_sim_t *s, uint32_t clone, uint32_t lesion, double t);
+
+#endif

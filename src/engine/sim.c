@@ -1,0 +1,221 @@
+/*
+ * The simulation handle: one patient, its random stream, the output grid and the step loop.
+ * Each step ends at the earliest of: the next output time, the requested end time, max_step
+ * after its start, and, for lesions with density dependence, the time in which the lesion's
+ * expected relative change reaches step_bound (docs/engine.md).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/engine_internal.h"
+#include "rng/stream_internal.h"
+
+static int fail(metasim_sim_t *s, int rc, const char *what)
+{
+    ms_strbuf_free(&s->err);
+    ms_strbuf_printf(&s->err, "t = %.9g d: %s: %s", s->p.t, what, metasim_strerror(rc));
+    return rc;
+}
+
+int metasim_sim_create(const metasim_model_t *model, const metasim_sim_options_t *options,
+                       metasim_sim_t **sim)
+{
+    if (!sim)
+        return METASIM_E_ARG;
+    *sim = NULL;
+    if (!model || !options || model->status != 0 || options->stop_cells < 0 ||
+        !isfinite(options->stop_cells))
+        return METASIM_E_ARG;
+    metasim_sim_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return METASIM_E_NOMEM;
+    s->model = model;
+    s->opt = *options;
+    s->exact_below = model->exact_below;
+    s->rng = gsl_rng_alloc(ms_rng_philox);
+    if (!s->rng || ms_patient_init(&s->p, model) != 0 || ms_engine_traits(s, 0) != 0) {
+        metasim_sim_destroy(s);
+        return METASIM_E_NOMEM;
+    }
+    ms_rng_set_stream(s->rng, options->seed, options->patient, 0, MS_PURPOSE_ENGINE);
+    *sim = s;
+    return 0;
+}
+
+void metasim_sim_destroy(metasim_sim_t *s)
+{
+    if (!s)
+        return;
+    ms_patient_free(&s->p);
+    gsl_rng_free(s->rng);
+    free(s->traits);
+    free(s->cs);
+    free(s->queue);
+    ms_strbuf_free(&s->err);
+    free(s);
+}
+
+int ms_engine_clone_event(metasim_sim_t *s, uint32_t clone, uint32_t lesion, double t)
+{
+    const metasim_writer_t *w = s->opt.writer;
+    if (!w || !w->event)
+        return 0;
+    const ms_clone *cl = &s->p.clones[clone];
+    uint64_t gained = cl->loci & ~s->p.clones[cl->parent].loci;
+    char detail[512] = "";
+    size_t used = 0;
+    for (size_t k = 0; k < s->model->n_loci && used < sizeof detail - 70; k++) {
+        if (gained >> k & 1) {
+            int n = snprintf(detail + used, sizeof detail - used, "%s%s", used ? "+" : "",
+                             s->model->loci[k].name);
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
+    metasim_event_t e = {t, METASIM_EVENT_CLONE, lesion, clone, cl->parent, detail};
+    return w->event(w->user, &e) ? METASIM_E_IO : 0;
+}
+
+int metasim_sim_snapshot(const metasim_sim_t *s, const metasim_writer_t *w)
+{
+    if (!s)
+        return METASIM_E_ARG;
+    if (!w || !w->sample)
+        return 0;
+    const metasim_model_t *m = s->model;
+    for (size_t i = 0; i < s->p.n_lesions; i++) {
+        const ms_lesion *l = &s->p.lesions[i];
+        for (size_t k = 0; k < l->n_comps; k++) {
+            metasim_sample_t x = {s->p.t, (unsigned)i, m->sites[l->site].name,
+                                  l->comps[k].clone, m->states[l->comps[k].state],
+                                  (double)l->comps[k].n};
+            if (w->sample(w->user, &x) != 0)
+                return METASIM_E_IO;
+        }
+    }
+    return 0;
+}
+
+/* The step's end: see the file comment. */
+static double step_end(metasim_sim_t *s, double t_max)
+{
+    const metasim_model_t *m = s->model;
+    double t1 = fmin(fmin(t_max, s->next_sample), s->p.t + m->max_step);
+    for (size_t i = 0; i < s->p.n_lesions; i++) {
+        const ms_lesion *l = &s->p.lesions[i];
+        const ms_site *site = &m->sites[l->site];
+        if (site->growth == MS_GROWTH_EXPONENTIAL || l->total == 0)
+            continue;
+        double density = ms_engine_density(m, site, (double)l->total), net = 0;
+        for (uint32_t k = 0; k < l->n_comps; k++) {
+            ms_rates r;
+            ms_engine_rates(s, l, k, density, &r);
+            net += (double)l->comps[k].n * (r.birth_same + r.birth_mut - r.death - r.out);
+        }
+        net = fabs(net) / (double)l->total;
+        if (net > 0)
+            t1 = fmin(t1, s->p.t + m->step_bound / net);
+    }
+    return t1;
+}
+
+int metasim_sim_run(metasim_sim_t *s, double t_max, unsigned long long max_events)
+{
+    if (!s || isnan(t_max))
+        return METASIM_E_ARG;
+    uint64_t budget = max_events ? s->events + max_events : UINT64_MAX;
+    const double interval = s->model->output_interval;
+    for (;;) {
+        if (s->p.t >= s->next_sample) {
+            int rc = metasim_sim_snapshot(s, s->opt.writer);
+            if (rc != 0)
+                return fail(s, rc, "writing samples");
+            /* Grid times are multiples of the interval, not sums, so they never drift. */
+            s->next_sample = (floor(s->p.t / interval + 1e-9) + 1) * interval;
+        }
+        uint64_t total = ms_patient_total(&s->p);
+        if (total == 0)
+            return METASIM_STOP_EXTINCT;
+        if (s->opt.stop_cells > 0 && (double)total >= s->opt.stop_cells)
+            return METASIM_STOP_SIZE;
+        if (s->p.t >= t_max)
+            return METASIM_STOP_TIME;
+        if (s->events >= budget)
+            return METASIM_STOP_EVENTS;
+        double t0 = s->p.t, t1 = step_end(s, t_max);
+        s->extinct_at = -INFINITY;
+        for (uint32_t i = 0; i < s->p.n_lesions; i++) {
+            int rc = ms_engine_step_lesion(s, i, t0, t1);
+            if (rc == METASIM_STOP_SIZE)
+                return rc;
+            if (rc != 0)
+                return fail(s, rc, "simulating a step");
+        }
+        s->p.t = t1;
+        if (ms_patient_total(&s->p) == 0 && isfinite(s->extinct_at)) {
+            s->p.t = s->extinct_at;
+            const metasim_writer_t *w = s->opt.writer;
+            metasim_event_t e = {s->p.t, METASIM_EVENT_EXTINCT, 0, 0, 0, ""};
+            if (w && w->event && w->event(w->user, &e) != 0)
+                return fail(s, METASIM_E_IO, "writing an event");
+        }
+        if (s->opt.verify) {
+            ms_strbuf why = {0};
+            if (ms_patient_verify(&s->p, &why) != 0) {
+                ms_strbuf_free(&s->err);
+                ms_strbuf_printf(&s->err, "t = %.9g d: state check failed: %s", s->p.t,
+                                 ms_strbuf_str(&why));
+                ms_strbuf_free(&why);
+                return METASIM_E_INTERNAL;
+            }
+        }
+    }
+}
+
+int metasim_sim_set_stop_cells(metasim_sim_t *s, double cells)
+{
+    if (!s || !(cells >= 0) || !isfinite(cells))
+        return METASIM_E_ARG;
+    s->opt.stop_cells = cells;
+    return 0;
+}
+
+double metasim_sim_time(const metasim_sim_t *s)
+{
+    return s ? s->p.t : 0;
+}
+
+double metasim_sim_cells(const metasim_sim_t *s)
+{
+    return s ? (double)ms_patient_total(&s->p) : 0;
+}
+
+unsigned long long metasim_sim_events(const metasim_sim_t *s)
+{
+    return s ? s->events : 0;
+}
+
+size_t metasim_sim_clones(const metasim_sim_t *s)
+{
+    return s ? s->p.n_clones : 0;
+}
+
+int metasim_sim_clone_info(const metasim_sim_t *s, size_t clone, metasim_clone_info_t *info)
+{
+    if (!s || !info || clone >= s->p.n_clones)
+        return METASIM_E_ARG;
+    const ms_clone *c = &s->p.clones[clone];
+    *info = (metasim_clone_info_t){c->parent == MS_NONE ? (unsigned)clone : c->parent,
+                                   c->origin_lesion, c->born, c->loci};
+    return 0;
+}
+
+unsigned long long metasim_sim_digest(const metasim_sim_t *s)
+{
+    return s ? ms_patient_digest(&s->p) : 0;
+}
+
+const char *metasim_sim_errmsg(const metasim_sim_t *s)
+{
+    return s ? ms_strbuf_str(&s->err) : "";
+}

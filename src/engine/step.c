@@ -1,0 +1,502 @@
+/*
+ * One step of one lesion, from t0 to t1, with every rate frozen at its value at t0.
+ *
+ * 1. Compartments of at least `exact_below` cells leap: their size at t1 is drawn from the
+ *    exact transition law of a linear birth-death process (bd_law.c). Cells they emit (mutant
+ *    daughters, state transitions) are Poisson counts on the integrated size, taken along the
+ *    exponential path through the two end sizes, at times drawn from that path.
+ * 2. The other compartments run Gillespie's direct method, event by event, together with the
+ *    arrivals emitted in step 1. One that reaches twice the threshold leaps from that moment to
+ *    t1, which is exact because the process is Markov.
+ * 3. A cell that enters a leaping compartment at time te founds a lineage grown to t1 by the
+ *    same exact law. More than AGGREGATE_ABOVE cells into one compartment are grown in
+ *    AGGREGATE_BINS groups, each from the middle of its sub-interval.
+ *
+ * Lineages founded within a step do not themselves emit before t1 (they are grown, not
+ * simulated); max_step bounds that error. docs/engine.md lists every approximation.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/bd_law_internal.h"
+#include "engine/engine_internal.h"
+#include "rng/samplers_internal.h"
+
+#define AGGREGATE_ABOVE 64
+#define AGGREGATE_BINS 16
+/* The SSA's total propensity is updated incrementally and recomputed this often, so that
+ * rounding cannot accumulate. */
+#define REFRESH_EVERY 4096
+
+typedef struct step_ctx {
+    metasim_sim_t *s;
+    uint32_t li;
+    double t0, t1, density;
+    double now;        /* the SSA's clock */
+    double propensity; /* sum over SSA compartments of n * total rate */
+    size_t n_leaping;
+} step_ctx;
+
+static ms_lesion *lesion(step_ctx *c)
+{
+    return &c->s->p.lesions[c->li];
+}
+
+static int ensure_cs(metasim_sim_t *s, size_t n)
+{
+    if (n <= s->cap_cs)
+        return 0;
+    size_t cap = s->cap_cs ? s->cap_cs : 16;
+    while (cap < n)
+        cap *= 2;
+    ms_comp_step *grown = realloc(s->cs, cap * sizeof *grown);
+    if (!grown)
+        return METASIM_E_NOMEM;
+    s->cs = grown;
+    s->cap_cs = cap;
+    return 0;
+}
+
+/* Time of extinction of n0 cells' lineages, given that all are extinct `tau` after the start:
+ * P(T <= s) = alpha(s)^n0, inverted at a uniform fraction of alpha(tau)^n0. */
+static double extinction_time(metasim_sim_t *s, uint64_t n0, const ms_rates *r, double tau)
+{
+    double b = r->birth_same, d = r->death + r->out;
+    ms_bd_law law = ms_bd_law_at(b, d, tau);
+    /* alpha(s) = alpha(tau) U^(1/n0): written so that alpha^n0 never underflows. */
+    double a = law.alpha * exp(log(gsl_rng_uniform_pos(s->rng)) / (double)n0);
+    double rate = b - d;
+    if (b == 0)
+        return -log1p(-a) / d;
+    if (fabs(rate) * tau < 1e-12)
+        return a / (b * (1 - a));
+    double t = (log(d * (1 - a)) - log(d - a * b)) / rate;
+    return t < tau ? t : tau;
+}
+
+/* Grows n0 cells from `from` to t1 with frozen rates r; records extinction times. */
+static uint64_t grow(step_ctx *c, uint64_t n0, const ms_rates *r, double from)
+{
+    double tau = c->t1 - from;
+    uint64_t n1 = ms_bd_sample(c->s->rng, n0, r->birth_same, r->death + r->out, tau);
+    if (n0 > 0 && n1 == 0) {
+        double te = from + extinction_time(c->s, n0, r, tau);
+        if (te > c->s->extinct_at)
+            c->s->extinct_at = te;
+    }
+    return n1;
+}
+
+/* The compartment (clone, state) of this lesion, set up for the step when it is new. */
+static int comp_for(step_ctx *c, uint32_t clone, uint32_t state, uint32_t *out)
+{
+    ms_lesion *l = lesion(c);
+    size_t before = l->n_comps;
+    uint32_t k = ms_lesion_comp(l, clone, state);
+    if (k == MS_NONE || ensure_cs(c->s, l->n_comps) != 0)
+        return METASIM_E_NOMEM;
+    if (l->n_comps > before) {
+        ms_comp_step *cs = &c->s->cs[k];
+        ms_engine_rates(c->s, l, k, c->density, &cs->r);
+        /* With a threshold of 0 everything leaps, new compartments too. */
+        cs->leaping = c->s->exact_below <= 0;
+        cs->in_ssa = false;
+        cs->end = 0;
+        cs->from = c->now;
+        c->n_leaping += cs->leaping;
+    }
+    *out = k;
+    return 0;
+}
+
+/* The clone with genotype `loci`, created and reported when new. */
+static int clone_for(step_ctx *c, uint64_t loci, uint32_t parent, double t, uint32_t *out)
+{
+    metasim_sim_t *s = c->s;
+    size_t before = s->p.n_clones;
+    uint32_t id = ms_patient_clone(&s->p, loci, parent, t, c->li);
+    if (id == MS_NONE)
+        return METASIM_E_NOMEM;
+    if (s->p.n_clones > before) {
+        int rc = ms_engine_traits(s, id);
+        if (rc == 0)
+            rc = ms_engine_clone_event(s, id, c->li, t);
+        if (rc != 0)
+            return rc;
+    }
+    *out = id;
+    return 0;
+}
+
+static int queue_push(metasim_sim_t *s, double t, uint32_t comp)
+{
+    if (s->n_queue == s->cap_queue) {
+        size_t cap = s->cap_queue ? s->cap_queue * 2 : 64;
+        ms_arrival *grown = realloc(s->queue, cap * sizeof *grown);
+        if (!grown)
+            return METASIM_E_NOMEM;
+        s->queue = grown;
+        s->cap_queue = cap;
+    }
+    /* Keep [head, n) sorted by time: insertion from the back (arrivals come nearly sorted). */
+    size_t i = s->n_queue++;
+    while (i > s->head_queue && s->queue[i - 1].t > t) {
+        s->queue[i] = s->queue[i - 1];
+        i--;
+    }
+    s->queue[i] = (ms_arrival){t, comp};
+    return 0;
+}
+
+static int leap(step_ctx *c, uint32_t k, double from);
+
+/* One cell enters compartment k at time te (te >= the SSA clock). */
+static int deliver_one(step_ctx *c, uint32_t k, double te)
+{
+    ms_comp_step *cs = &c->s->cs[k];
+    if (cs->leaping) {
+        cs->end += grow(c, 1, &cs->r, te);
+        return 0;
+    }
+    return queue_push(c->s, te, k);
+}
+
+/* A time in [from, t1] drawn with density proportional to exp(g (t - from)). */
+static double place(step_ctx *c, double from, double g)
+{
+    double tau = c->t1 - from, u = gsl_rng_uniform(c->s->rng);
+    if (fabs(g * tau) < 1e-9)
+        return from + u * tau;
+    double t = from + log1p(u * expm1(g * tau)) / g;
+    return t < c->t1 ? t : c->t1;
+}
+
+/* The earliest of m independent place() draws: its CDF is 1 - (1 - F)^m, so F = 1 - U^(1/m)
+ * inverted through the emission CDF F(t) = expm1(g (t - from)) / expm1(g tau). */
+static double place_first(step_ctx *c, double from, double g, uint64_t m)
+{
+    double tau = c->t1 - from;
+    double f = -expm1(log(gsl_rng_uniform_pos(c->s->rng)) / (double)m);
+    if (fabs(g * tau) < 1e-9)
+        return from + f * tau;
+    double t = from + log1p(f * expm1(g * tau)) / g;
+    return t < c->t1 ? t : c->t1;
+}
+
+/* `count` cells enter compartment k over [from, t1], emitted along exp(g t). */
+static int emit(step_ctx *c, uint32_t k, uint64_t count, double from, double g)
+{
+    if (count == 0)
+        return 0;
+    if (count <= AGGREGATE_ABOVE) {
+        for (uint64_t i = 0; i < count; i++) {
+            int rc = deliver_one(c, k, place(c, from, g));
+            if (rc != 0)
+                return rc;
+        }
+        return 0;
+    }
+    if (!c->s->cs[k].leaping) {
+        int rc = leap(c, k, from);
+        if (rc != 0)
+            return rc;
+    }
+    /* Multinomial split over equal sub-intervals, weights along exp(g t). */
+    double tau = c->t1 - from, width = tau / AGGREGATE_BINS;
+    double w[AGGREGATE_BINS], left = 0;
+    for (int j = 0; j < AGGREGATE_BINS; j++)
+        left += w[j] = fabs(g * tau) < 1e-9 ? 1.0 : exp(g * width * j);
+    uint64_t rest = count;
+    for (int j = 0; j < AGGREGATE_BINS && rest > 0; j++) {
+        uint64_t here = j == AGGREGATE_BINS - 1 ? rest
+                                                : ms_ran_binomial64(c->s->rng, w[j] / left, rest);
+        left -= w[j];
+        rest -= here;
+        ms_comp_step *cs = &c->s->cs[k];
+        cs->end += grow(c, here, &cs->r, from + width * (j + 0.5));
+    }
+    return 0;
+}
+
+/* `count` mutant daughters of compartment `src`, grouped by genotype exactly: the first
+ * acquired locus is multinomial over the free loci; those that acquire later loci too (a
+ * binomial share) are drawn one by one. */
+static int emit_mutants(step_ctx *c, uint32_t src, uint64_t count, double from, double g)
+{
+    metasim_sim_t *s = c->s;
+    const metasim_model_t *m = s->model;
+    ms_comp parent = lesion(c)->comps[src];
+    uint64_t loci = s->p.clones[parent.clone].loci;
+    int rc = 0;
+    if (count <= AGGREGATE_ABOVE) {
+        for (uint64_t i = 0; i < count && rc == 0; i++) {
+            uint32_t clone, k;
+            double te = place(c, from, g);
+            if ((rc = clone_for(c, ms_engine_mutate(s, loci), parent.clone, te, &clone)) == 0 &&
+                (rc = comp_for(c, clone, parent.state, &k)) == 0)
+                rc = deliver_one(c, k, te);
+        }
+        return rc;
+    }
+    double none = s->traits[parent.clone].no_mutation, before = 1.0, left = 1.0 - none;
+    uint64_t rest = count;
+    for (size_t j = 0; j < m->n_loci && rest > 0 && rc == 0; j++) {
+        if (loci >> j & 1)
+            continue;
+        double pj = before * m->loci[j].mutation_probability;
+        before *= 1.0 - m->loci[j].mutation_probability;
+        uint64_t here = pj >= left ? rest : ms_ran_binomial64(s->rng, pj / left, rest);
+        left -= pj;
+        rest -= here;
+        if (here == 0)
+            continue;
+        /* Of these, the ones that also acquire some later free locus. */
+        double later_none = 1.0;
+        for (size_t i = j + 1; i < m->n_loci; i++)
+            if (!(loci >> i & 1))
+                later_none *= 1.0 - m->loci[i].mutation_probability;
+        uint64_t more = ms_ran_binomial64(s->rng, 1.0 - later_none, here);
+        uint64_t head = (UINT64_C(2) << j) - 1; /* loci 0..j */
+        uint64_t mask = head & ~loci;
+        uint32_t clone, k;
+        for (uint64_t i = 0; i < more && rc == 0; i++) {
+            double te = place(c, from, g);
+            uint64_t got = (ms_engine_mutate(s, loci | mask) & ~mask) | UINT64_C(1) << j;
+            if ((rc = clone_for(c, got, parent.clone, te, &clone)) == 0 &&
+                (rc = comp_for(c, clone, parent.state, &k)) == 0)
+                rc = deliver_one(c, k, te);
+        }
+        if (rc == 0 && here > more) {
+            /* The clone's birth time is the first of these arrivals: the minimum of
+             * here - more draws from the emission density. */
+            double first = place_first(c, from, g, here - more);
+            if ((rc = clone_for(c, loci | UINT64_C(1) << j, parent.clone, first, &clone)) == 0 &&
+                (rc = comp_for(c, clone, parent.state, &k)) == 0)
+                rc = emit(c, k, here - more, from, g);
+        }
+    }
+    return rc;
+}
+
+/* Compartment k leaps from `from` (its current count) to t1 and emits what leaves it. */
+static int leap(step_ctx *c, uint32_t k, double from)
+{
+    metasim_sim_t *s = c->s;
+    ms_comp_step *cs = &s->cs[k];
+    uint64_t n0 = lesion(c)->comps[k].n;
+    if (cs->in_ssa) {
+        c->propensity -= (double)n0 * cs->r.total;
+        cs->in_ssa = false;
+    }
+    if (!cs->leaping)
+        c->n_leaping++;
+    cs->leaping = true;
+    cs->from = from;
+    s->events++;
+    ms_rates r = cs->r;
+    uint64_t n1 = grow(c, n0, &r, from);
+    s->cs[k].end += n1;
+    if (n0 == 0 || (r.birth_mut == 0 && r.out == 0))
+        return 0;
+    /* Integrated size along the exponential path through (from, n0) and (t1, n1); after
+     * extinction, along the mean path. */
+    double tau = c->t1 - from;
+    double g = n1 > 0 ? log((double)n1 / (double)n0) / tau : r.birth_same - r.death - r.out;
+    double area = fabs(g * tau) < 1e-9 ? (double)n0 * tau : (double)n0 * expm1(g * tau) / g;
+    int rc = 0;
+    if (r.birth_mut > 0)
+        rc = emit_mutants(c, k, ms_ran_poisson64(s->rng, r.birth_mut * area), from, g);
+    const ms_comp src = lesion(c)->comps[k];
+    const ms_site *site = &s->model->sites[lesion(c)->site];
+    for (size_t j = 0; j < site->n_transitions && rc == 0; j++) {
+        const ms_transition *tr = &site->transitions[j];
+        if (tr->from != src.state || tr->rate == 0)
+            continue;
+        uint32_t target;
+        uint64_t count = ms_ran_poisson64(s->rng, tr->rate * area);
+        if (count > 0 && (rc = comp_for(c, src.clone, (uint32_t)tr->to, &target)) == 0)
+            rc = emit(c, target, count, from, g);
+    }
+    return rc;
+}
+
+/* One cell enters SSA compartment k now, or its grown lineage if k leaps. */
+static int enter_now(step_ctx *c, uint32_t k)
+{
+    ms_comp_step *cs = &c->s->cs[k];
+    if (cs->leaping) {
+        cs->end += grow(c, 1, &cs->r, c->now);
+        return 0;
+    }
+    ms_lesion_add(lesion(c), k, 1);
+    cs->in_ssa = true;
+    c->propensity += cs->r.total;
+    return 0;
+}
+
+static void refresh_propensity(step_ctx *c)
+{
+    const ms_lesion *l = lesion(c);
+    double a = 0;
+    for (size_t i = 0; i < l->n_comps; i++)
+        if (c->s->cs[i].in_ssa)
+            a += (double)l->comps[i].n * c->s->cs[i].r.total;
+    c->propensity = a;
+}
+
+/* Applies one SSA event of compartment k; y is uniform on [0, total rate). */
+static int fire(step_ctx *c, uint32_t k, double y)
+{
+    metasim_sim_t *s = c->s;
+    const ms_rates r = s->cs[k].r;
+    ms_comp src = lesion(c)->comps[k];
+    if (y < r.birth_same) {
+        ms_lesion_add(lesion(c), k, 1);
+        c->propensity += r.total;
+        double promote = 2 * s->exact_below;
+        if (promote > 0 && (double)src.n + 1 >= promote)
+            return leap(c, k, c->now);
+        return 0;
+    }
+    y -= r.birth_same;
+    if (y < r.birth_mut) {
+        uint32_t clone, target;
+        uint64_t loci = ms_engine_mutate(s, s->p.clones[src.clone].loci);
+        int rc = clone_for(c, loci, src.clone, c->now, &clone);
+        if (rc == 0)
+            rc = comp_for(c, clone, src.state, &target);
+        return rc ? rc : enter_now(c, target);
+    }
+    y -= r.birth_mut;
+    ms_lesion_add(lesion(c), k, -1);
+    c->propensity -= r.total;
+    if (src.n == 1)
+        s->cs[k].in_ssa = false;
+    if (y < r.death || r.out == 0) {
+        /* A compartment's last death: the patient's extinction time if nothing else lives. */
+        if (src.n == 1 && c->now > s->extinct_at)
+            s->extinct_at = c->now;
+        return 0;
+    }
+    y -= r.death;
+    const ms_site *site = &s->model->sites[lesion(c)->site];
+    size_t last = site->n_transitions;
+    for (size_t j = 0; j < site->n_transitions; j++) {
+        const ms_transition *tr = &site->transitions[j];
+        if (tr->from != src.state || tr->rate == 0)
+            continue;
+        last = j;
+        if (y < tr->rate)
+            break;
+        y -= tr->rate;
+    }
+    uint32_t target;
+    int rc = comp_for(c, src.clone, (uint32_t)site->transitions[last].to, &target);
+    return rc ? rc : enter_now(c, target);
+}
+
+/* Gillespie's direct method over the lesion's small compartments, from t0 to t1. */
+static int ssa(step_ctx *c)
+{
+    metasim_sim_t *s = c->s;
+    refresh_propensity(c);
+    unsigned since_refresh = 0;
+    for (;;) {
+        double next_arrival =
+            s->head_queue < s->n_queue ? s->queue[s->head_queue].t : INFINITY;
+        double dt = c->propensity > 0 ? -log(gsl_rng_uniform_pos(s->rng)) / c->propensity
+                                      : INFINITY;
+        if (c->now + dt >= next_arrival || c->now + dt >= c->t1) {
+            if (next_arrival < c->t1 && next_arrival <= c->now + dt) {
+                /* Memorylessness: the waiting time is drawn afresh after the arrival. */
+                c->now = next_arrival;
+                uint32_t k = s->queue[s->head_queue++].comp;
+                int rc = enter_now(c, k);
+                if (rc != 0)
+                    return rc;
+                double promote = 2 * s->exact_below;
+                if (!s->cs[k].leaping && promote > 0 && (double)lesion(c)->comps[k].n >= promote &&
+                    (rc = leap(c, k, c->now)) != 0)
+                    return rc;
+                continue;
+            }
+            c->now = c->t1;
+            return 0;
+        }
+        c->now += dt;
+        double x = gsl_rng_uniform(s->rng) * c->propensity;
+        const ms_lesion *l = lesion(c);
+        uint32_t k = MS_NONE;
+        for (size_t i = 0; i < l->n_comps; i++) {
+            if (!s->cs[i].in_ssa)
+                continue;
+            k = (uint32_t)i;
+            double a = (double)l->comps[i].n * s->cs[i].r.total;
+            if (x < a)
+                break;
+            x -= a;
+        }
+        if (k == MS_NONE) { /* rounding left a positive propensity with no cells: recompute */
+            refresh_propensity(c);
+            continue;
+        }
+        double y = x / (double)l->comps[k].n;
+        if (y >= s->cs[k].r.total)
+            y = nextafter(s->cs[k].r.total, 0);
+        int rc = fire(c, k, y);
+        if (rc != 0)
+            return rc;
+        s->events++;
+        if (++since_refresh == REFRESH_EVERY) {
+            since_refresh = 0;
+            refresh_propensity(c);
+        }
+        if (s->opt.stop_cells > 0 && c->n_leaping == 0 && s->p.n_lesions == 1 &&
+            (double)lesion(c)->total >= s->opt.stop_cells) {
+            s->p.t = c->now;
+            return METASIM_STOP_SIZE;
+        }
+    }
+}
+
+int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1)
+{
+    ms_lesion *l = &s->p.lesions[li];
+    if (ensure_cs(s, l->n_comps) != 0)
+        return METASIM_E_NOMEM;
+    step_ctx c = {s, li, t0, t1, 1.0, t0, 0, 0};
+    c.density = ms_engine_density(s->model, &s->model->sites[l->site], (double)l->total);
+    size_t n = l->n_comps;
+    for (uint32_t k = 0; k < n; k++) {
+        ms_comp_step *cs = &s->cs[k];
+        ms_engine_rates(s, l, k, c.density, &cs->r);
+        cs->end = 0;
+        cs->leaping = false;
+        cs->in_ssa = false;
+        cs->from = t0;
+    }
+    s->n_queue = s->head_queue = 0;
+    int rc = 0;
+    for (uint32_t k = 0; k < n && rc == 0; k++) {
+        bool large = (double)s->p.lesions[li].comps[k].n >= s->exact_below;
+        if (large && !s->cs[k].leaping)
+            rc = leap(&c, k, t0);
+    }
+    if (rc == 0) {
+        for (uint32_t k = 0; k < lesion(&c)->n_comps; k++)
+            if (!s->cs[k].leaping && lesion(&c)->comps[k].n > 0)
+                s->cs[k].in_ssa = true;
+        rc = ssa(&c);
+    }
+    if (rc < 0)
+        return rc;
+    if (rc == METASIM_STOP_SIZE)
+        return rc; /* mid-step, with no leaping compartment: the state is exact at s->p.t */
+    l = lesion(&c);
+    for (uint32_t k = 0; k < l->n_comps; k++)
+        if (s->cs[k].leaping)
+            ms_lesion_set(l, k, s->cs[k].end);
+    ms_lesion_prune(l);
+    return 0;
+}

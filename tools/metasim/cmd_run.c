@@ -1,0 +1,204 @@
+/*
+ * metasim run SCENARIO: simulate one patient and print its timeline. The run advances through
+ * the library's resumable API, stopping at each power of ten of the tumour burden, so the
+ * timeline gives the time each size is first reached (exact while the tumour is simulated
+ * event by event, else at the end of the step that crossed it).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "metasim/metasim.h"
+
+/* Timeline events printed before the rest are only counted. */
+#define MAX_CLONE_LINES 25
+
+typedef struct timeline {
+    const metasim_model_t *model;
+    metasim_writer_t csv;
+    unsigned clone_lines;
+    unsigned long long clones_untold;
+    bool quiet;
+} timeline;
+
+static int on_event(void *user, const metasim_event_t *e)
+{
+    timeline *tl = user;
+    if (tl->quiet || e->kind != METASIM_EVENT_CLONE)
+        return 0;
+    if (tl->clone_lines == MAX_CLONE_LINES) {
+        tl->clones_untold++;
+        return 0;
+    }
+    tl->clone_lines++;
+    printf("%12.2f  %10s  clone %u arises from clone %u in lesion %u: +%s\n", e->time, "",
+           e->clone, e->parent_clone, e->lesion, e->detail);
+    return 0;
+}
+
+static int on_sample(void *user, const metasim_sample_t *x)
+{
+    timeline *tl = user;
+    return tl->csv.sample ? tl->csv.sample(tl->csv.user, x) : 0;
+}
+
+/* Tallies the final state per lesion for the closing summary. */
+typedef struct tally {
+    double cells[64];
+    const char *site[64];
+    unsigned lesions;
+} tally;
+
+static int on_final(void *user, const metasim_sample_t *x)
+{
+    tally *t = user;
+    if (x->lesion < 64) {
+        t->cells[x->lesion] += x->cells;
+        t->site[x->lesion] = x->site;
+        if (x->lesion + 1 > t->lesions)
+            t->lesions = x->lesion + 1;
+    }
+    return 0;
+}
+
+static int parse_u64(const char *text, unsigned long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    if (!text || !*text || *text == '-')
+        return -1;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* A seed from the system's entropy, for runs that set none (it is printed, so they can be
+ * repeated). */
+static int draw_seed(unsigned long long *seed)
+{
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (!f)
+        return -1;
+    size_t got = fread(seed, sizeof *seed, 1, f);
+    fclose(f);
+    *seed &= (1ULL << 53) - 1; /* scenarios hold seeds up to 2^53 */
+    return got == 1 ? 0 : -1;
+}
+
+static const char *stop_words(int rc)
+{
+    switch (rc) {
+    case METASIM_STOP_TIME: return "end of the simulated time";
+    case METASIM_STOP_EXTINCT: return "the tumour is extinct";
+    default: return "stopped";
+    }
+}
+
+int cmd_run(const cli_args *args)
+{
+    unsigned long long seed = 0, patient = 0;
+    const char *seed_from = "scenario";
+    double until = 0;
+    if (args->seed && parse_u64(args->seed, &seed) != 0) {
+        fprintf(stderr, "metasim run: --seed: expected a whole number >= 0 (got %s)\n",
+                args->seed);
+        return CLI_USAGE;
+    }
+    if (args->patient && (parse_u64(args->patient, &patient) != 0 || patient > 0xffffffffULL)) {
+        fprintf(stderr, "metasim run: --patient: expected a whole number below 2^32 (got %s)\n",
+                args->patient);
+        return CLI_USAGE;
+    }
+    if (args->until && (metasim_parse_time(args->until, &until) != 0 || until < 0)) {
+        fprintf(stderr, "metasim run: --until: expected a time >= 0 such as 400, 36h or 5y "
+                        "(got %s)\n", args->until);
+        return CLI_USAGE;
+    }
+    metasim_model_t *model = NULL;
+    int rc = cli_load_model("run", args->positional[0], &model);
+    if (rc != CLI_OK)
+        return rc;
+    if (args->seed) {
+        seed_from = "--seed";
+    } else if (!metasim_model_seed(model, &seed)) {
+        if (draw_seed(&seed) != 0) {
+            fprintf(stderr, "metasim run: cannot draw a seed from /dev/urandom\n");
+            metasim_model_destroy(model);
+            return CLI_FAILURE;
+        }
+        seed_from = "drawn; pass --seed to repeat this run";
+    }
+    if (!args->until)
+        until = metasim_model_horizon(model);
+
+    timeline tl = {.model = model, .quiet = args->quiet};
+    if (args->csv && metasim_csv_writer_open(args->csv, &tl.csv) != 0) {
+        fprintf(stderr, "metasim run: --csv: cannot create %s: %s\n", args->csv,
+                strerror(errno));
+        metasim_model_destroy(model);
+        return CLI_FAILURE;
+    }
+    metasim_writer_t writer = {&tl, on_sample, on_event};
+    metasim_sim_options_t opt = {.seed = seed, .patient = (unsigned)patient, .writer = &writer};
+    metasim_sim_t *sim = NULL;
+    int exit_code = CLI_OK;
+    if ((rc = metasim_sim_create(model, &opt, &sim)) != 0) {
+        fprintf(stderr, "metasim run: %s\n", metasim_strerror(rc));
+        exit_code = CLI_FAILURE;
+        goto out;
+    }
+    if (!args->quiet) {
+        printf("scenario %s, patient %llu, seed %llu (%s)\n", metasim_model_name(model), patient,
+               seed, seed_from);
+        printf("%12s  %10s  event\n", "time (d)", "cells");
+        printf("%12.2f  %10.3g  the primary's founding cells\n", 0.0, metasim_sim_cells(sim));
+    }
+    double milestone = 10;
+    while (milestone <= metasim_sim_cells(sim))
+        milestone *= 10;
+    for (;;) {
+        metasim_sim_set_stop_cells(sim, milestone);
+        rc = metasim_sim_run(sim, until, 0);
+        if (rc < 0) {
+            fprintf(stderr, "metasim run: %s\n", metasim_sim_errmsg(sim));
+            exit_code = rc == METASIM_E_IO ? CLI_FAILURE : CLI_FAILURE;
+            goto out;
+        }
+        if (rc != METASIM_STOP_SIZE)
+            break;
+        while (milestone * 10 <= metasim_sim_cells(sim))
+            milestone *= 10;
+        if (!args->quiet)
+            printf("%12.2f  %10.3g  the tumour reaches 1e%.0f cells\n", metasim_sim_time(sim),
+                   metasim_sim_cells(sim), log10(milestone));
+        milestone *= 10;
+    }
+    if (!args->quiet) {
+        if (tl.clones_untold)
+            printf("%12s  %10s  (%llu more clones arose; --csv records every clone's size)\n",
+                   "", "", tl.clones_untold);
+        printf("%12.2f  %10.3g  %s\n", metasim_sim_time(sim), metasim_sim_cells(sim),
+               stop_words(rc));
+        tally t = {0};
+        metasim_writer_t final = {&t, on_final, NULL};
+        metasim_sim_snapshot(sim, &final);
+        printf("\nat %.2f d: %.4g cells in %u lesion%s, %zu clones in the lineage, %llu events\n",
+               metasim_sim_time(sim), metasim_sim_cells(sim), t.lesions,
+               t.lesions == 1 ? "" : "s", metasim_sim_clones(sim), metasim_sim_events(sim));
+        for (unsigned i = 0; i < t.lesions; i++)
+            printf("  lesion %u (%s): %.4g cells\n", i, t.site[i] ? t.site[i] : "?", t.cells[i]);
+    }
+out:
+    if (metasim_csv_writer_close(&tl.csv) != 0 && exit_code == CLI_OK) {
+        fprintf(stderr, "metasim run: --csv: error writing %s\n", args->csv);
+        exit_code = CLI_FAILURE;
+    }
+    metasim_sim_destroy(sim);
+    metasim_model_destroy(model);
+    return exit_code;
+}
