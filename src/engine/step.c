@@ -59,19 +59,18 @@ static int ensure_cs(metasim_sim_t *s, size_t n)
 }
 
 /* Time of extinction of n0 cells' lineages, given that all are extinct `tau` after the start:
- * P(T <= s) = alpha(s)^n0, inverted at a uniform fraction of alpha(tau)^n0. */
+ * P(T <= s) = alpha(s)^n0, inverted at a uniform fraction of alpha(tau)^n0. With
+ * m = min(b, d) and r = |b - d|, alpha(s) = d h / (1 + m h) where h = (1 - e^(-r s)) / r
+ * (bd_law.c), so h = a / (d - m a) and s = -log1p(-r h) / r, without cancellation. */
 static double extinction_time(metasim_sim_t *s, uint64_t n0, const ms_rates *r, double tau)
 {
     double b = r->birth_same, d = r->death + r->out;
     ms_bd_law law = ms_bd_law_at(b, d, tau);
     /* alpha(s) = alpha(tau) U^(1/n0): written so that alpha^n0 never underflows. */
     double a = law.alpha * exp(log(gsl_rng_uniform_pos(s->rng)) / (double)n0);
-    double rate = b - d;
-    if (b == 0)
-        return -log1p(-a) / d;
-    if (fabs(rate) * tau < 1e-12)
-        return a / (b * (1 - a));
-    double t = (log(d * (1 - a)) - log(d - a * b)) / rate;
+    double m = b < d ? b : d, rate = fabs(b - d);
+    double h = a / (d - m * a);
+    double t = rate * h < 1e-300 ? h : -log1p(-rate * h) / rate;
     return t < tau ? t : tau;
 }
 

@@ -95,6 +95,12 @@ static ms_node *convert_children(reader *r, struct fy_node *fyn, ms_node *out, i
         }
         size_t klen = 0;
         const char *ktext = fy_node_get_scalar(key, &klen);
+        if (ktext && memchr(ktext, '\0', klen)) {
+            /* Keys are names; a "\0" escape would silently cut one short. */
+            ms_diag_add(r->diag, kl, kc, NULL, "a key must not contain a NUL byte");
+            fail(r, METASIM_E_SYNTAX);
+            return out;
+        }
         ms_node *child = convert(r, fy_node_pair_value(pair), depth + 1, kl, kc);
         if (!child) {
             fail(r, METASIM_E_NOMEM);
@@ -183,12 +189,16 @@ static void report_parse_errors(struct fy_diag *fd, ms_diag *diag)
         /* Unlike token marks, collected errors carry 1-based lines and columns. */
         size_t tlen = 0;
         const char *tok = err->fyt ? fy_token_get_text(err->fyt, &tlen) : NULL;
-        if (tok && tlen > 0 && tlen <= 40)
-            ms_diag_add(diag, err->line, err->column, NULL, "YAML syntax: %s ('%.*s')",
-                        err->msg ? err->msg : "malformed input", (int)tlen, tok);
-        else
-            ms_diag_add(diag, err->line, err->column, NULL, "YAML syntax: %s",
-                        err->msg ? err->msg : "malformed input");
+        ms_strbuf near = {0};
+        if (tok && tlen > 0) {
+            /* Escaped and cut short: a token may span lines, and a message is one line. */
+            ms_strbuf_puts(&near, " (at ");
+            ms_strbuf_quote(&near, tok, tlen, 30);
+            ms_strbuf_puts(&near, ")");
+        }
+        ms_diag_add(diag, err->line, err->column, NULL, "YAML syntax: %s%s",
+                    err->msg ? err->msg : "malformed input", ms_strbuf_str(&near));
+        ms_strbuf_free(&near);
         n++;
     }
     if (n == 0)

@@ -303,8 +303,6 @@ static int build(metasim_model_t *m)
         rule_error(m, get(root, "loci"), "loci: at most 64 loci (got %zu)", m->n_loci);
     m->initial_cells = (uint64_t)num(primary, "initial_cells");
     m->detection_cells = num(primary, "detection_cells");
-    if (m->n_sites == 0)
-        rule_error(m, get(root, "sites"), "sites: declare at least one site");
     return 0;
 }
 
@@ -510,10 +508,13 @@ static int read_file(metasim_model_t *m, const char *path, char **out, size_t *o
         return METASIM_E_IO;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-        ms_diag_add(&m->diag, 0, 0, NULL, "%s",
-                    S_ISDIR(st.st_mode) ? "is a directory, not a scenario file"
-                                        : strerror(errno));
+    if (fstat(fd, &st) != 0) {
+        ms_diag_add(&m->diag, 0, 0, NULL, "cannot read: %s", strerror(errno));
+        close(fd);
+        return METASIM_E_IO;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        ms_diag_add(&m->diag, 0, 0, NULL, "is a directory, not a scenario file");
         close(fd);
         return METASIM_E_IO;
     }

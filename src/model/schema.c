@@ -18,9 +18,6 @@
 #define AT_LEAST(x) .flags = MS_LO_CLOSED, .lo = (x)
 #define REQUIRED_POSITIVE .flags = MS_REQUIRED | MS_LO_OPEN, .lo = 0
 
-/* The largest integer a double holds exactly: integers above it would silently round. */
-#define MAX_EXACT_INTEGER 9007199254740992.0
-
 const ms_field ms_schema[] = {
     /* ------------------------------------------------------------ scenario */
     {"scenario", MS_T_SECTION, .flags = MS_REQUIRED,
@@ -29,8 +26,7 @@ const ms_field ms_schema[] = {
      .doc = "Short identifier, recorded with every result (letters, digits, underscores)."},
     {"scenario.description", MS_T_STRING, .def = "",
      .doc = "Free text describing the scenario and its sources."},
-    {"scenario.seed", MS_T_INTEGER, .flags = MS_LO_CLOSED | MS_HI_CLOSED, .lo = 0,
-     .hi = MAX_EXACT_INTEGER,
+    {"scenario.seed", MS_T_INTEGER, .flags = MS_LO_CLOSED, .lo = 0,
      .doc = "Master random seed. When absent, a run draws one, prints it and stores it with "
             "its results."},
 
@@ -267,7 +263,7 @@ char *metasim_schema_reference(void)
         "takes its default when absent, and a field with neither is off unless stated.\n\n"
         "## Numbers and units\n\n"
         "Numbers are decimal (`0.25`, `1e-6`, `3.5E9`); `yes`, `no`, `on`, `off`, `.inf` and\n"
-        "`.nan` are never numbers. A value may carry a unit after the number (`36 h`, `5 y`,\n"
+        "`.nan` are never numbers; whole numbers (integers) are below 2^53. A value may carry a unit after the number (`36 h`, `5 y`,\n"
         "`0.1 /d`, `2 /w`, `60 mg`, `25 %%`) and is converted to the canonical unit shown\n"
         "below; a bare number is taken in the canonical unit. A unit of the wrong kind is an\n"
         "error. A month is 365.25/12 days and a year 365.25 days.\n\n"

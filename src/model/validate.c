@@ -250,8 +250,14 @@ static void check_scalar(vctx *c, ms_node *n, const ms_field *f)
         double x = 0;
         if (ms_units_parse(n->text, n->len, f->dim, &x, &why) != 0)
             break;
-        if (f->type == MS_T_INTEGER && (x != floor(x) || fabs(x) > 9007199254740992.0)) {
+        if (f->type == MS_T_INTEGER && x != floor(x)) {
             ms_strbuf_puts(&why, "must be a whole number");
+            break;
+        }
+        /* Above 2^53 a double no longer holds every integer, so the value read might not
+         * be the one written. */
+        if (f->type == MS_T_INTEGER && fabs(x) >= 9007199254740992.0) {
+            ms_strbuf_puts(&why, "must be below 2^53 = 9007199254740992");
             break;
         }
         if (!ms_schema_in_range(f, x)) {
@@ -329,6 +335,19 @@ static void check_scalar(vctx *c, ms_node *n, const ms_field *f)
 
 static void check_node(vctx *c, ms_node *n, const ms_field *f);
 
+/* 1 when some direct field of section `f` is required. */
+static int has_required_field(const ms_field *f)
+{
+    size_t len = strlen(f->path);
+    for (size_t i = 0; i < ms_schema_count; i++) {
+        const ms_field *g = &ms_schema[i];
+        if ((g->flags & MS_REQUIRED) && ms_schema_parent_len(g) == len &&
+            strncmp(g->path, f->path, len) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* Adds absent optional fields' defaults and reports absent required fields. */
 static void complete_section(vctx *c, ms_node *n)
 {
@@ -350,9 +369,9 @@ static void complete_section(vctx *c, ms_node *n)
             error_at(c, n, 1, "missing required %s '%s'", what, leaf);
             continue;
         }
-        if (f->type == MS_T_SECTION) {
-            /* An absent optional section whose fields all have defaults is filled in whole,
-             * so the model reads every setting from the tree. */
+        if (f->type == MS_T_SECTION && !has_required_field(f)) {
+            /* An absent optional section with no required field is filled in with its
+             * defaults, so the model reads every setting from the tree. */
             ms_node *sec = ms_node_new(MS_NODE_MAP, n->key_line ? n->key_line : n->line,
                                        n->key_line ? n->key_col : n->col);
             if (sec) {

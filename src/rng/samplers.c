@@ -5,15 +5,16 @@
  *   variables", Insurance: Mathematics and Economics 12 (1993) 39-45, algorithm PTRS.
  * - Binomial, (n+1) p >= 11: W. Hörmann, "The generation of binomial random variates", Journal of
  *   Statistical Computation and Simulation 46 (1993) 101-110, algorithm BTRD (steps 0-3.4).
+ * - Binomial, (n+1) p < 11: inversion by sequential search (chop-down) from 0; L. Devroye,
+ *   "Non-Uniform Random Variate Generation" (1986), chapter III, section 2.
  * - Log-probabilities for the final acceptance tests: C. Loader, "Fast and accurate computation of
  *   binomial probabilities" (2000), the saddle-point form with stirlerr() and bd0().
- * - Negative binomial as a gamma mixture of Poissons: L. Devroye, "Non-Uniform Random Variate
- *   Generation" (1986), chapter X.4.
+ * - Negative binomial as a gamma mixture of Poissons: Devroye (1986), chapter X.
  *
  * Why not the textbook acceptance tests: PTRS as published compares against
  * -mu + k log(mu) - lgamma(k+1), and BTRD step 3.4 against (n+1) log(nm/nk) + (k+0.5) log(...).
  * Both are differences of terms of size mu log(mu) or n that cancel to O(1); at mu = 1e15 an ulp of
- * the terms is about 8, so the acceptance probability would be wrong by a factor e^8. Loader's
+ * the terms is 4, so acceptance probabilities would be off by factors up to e^4. Loader's
  * form computes the same log-probability from bd0(x, np) = x log(x/np) + np - x, evaluated by a
  * series that never subtracts large numbers, and stays accurate to ~1e-15 absolute at any size.
  * It also avoids lgamma(), which writes the global signgam and so is not thread-safe.
@@ -72,18 +73,18 @@ static double bd0(double x, double np)
         }
         return s;
     }
-    return x * log(x / np) + np - diff;
+    return x * log(x / np) - diff;
 }
 
-/* log P(X = k) for X ~ Poisson(mu), k a non-negative integer (Loader 2000, dpois_raw). */
-static double log_poisson_pmf(double k, double mu)
+/* Loader 2000, dpois_raw. */
+double ms_ran_log_poisson_pmf(double k, double mu)
 {
     if (k == 0)
         return -mu;
     return -stirlerr(k) - bd0(k, mu) - 0.5 * (LN_2PI + log(k));
 }
 
-/* log P(X = k) for X ~ Binomial(n, p), 0 <= k <= n, 0 < p < 1, q = 1 - p
+/* log P(X = k) for X ~ Binomial(n, p), 0 <= k <= n, 0 < p < 1, q = 1 - p given separately
  * (Loader 2000, dbinom_raw). */
 static double log_binomial_pmf(double k, double n, double p, double q)
 {
@@ -91,13 +92,19 @@ static double log_binomial_pmf(double k, double n, double p, double q)
         return n * log1p(-p);
     if (k == n)
         return n * log(p);
-    const double lc = stirlerr(n) - stirlerr(k) - stirlerr(n - k) - bd0(k, n * p) - bd0(n - k, n * q);
+    const double lc =
+        stirlerr(n) - stirlerr(k) - stirlerr(n - k) - bd0(k, n * p) - bd0(n - k, n * q);
     return lc - 0.5 * (LN_2PI + log(k) + log1p(-k / n));
+}
+
+double ms_ran_log_binomial_pmf(double k, double n, double p)
+{
+    return log_binomial_pmf(k, n, p, 1 - p);
 }
 
 /* PTRS (Hörmann 1993, table 2), for mu >= 10. Expected number of trials below 1.3 for all mu;
  * the constants a, b, 1/alpha, v_r are the paper's. The paper's final test is
- * log(V / alpha / (a / us^2 + b)) <= log f(k); f is evaluated by log_poisson_pmf. */
+ * log(V / alpha / (a / us^2 + b)) <= log f(k); f is evaluated by ms_ran_log_poisson_pmf. */
 static double poisson_ptrs(gsl_rng *r, double mu)
 {
     const double slam = sqrt(mu);
@@ -117,7 +124,7 @@ static double poisson_ptrs(gsl_rng *r, double mu)
             return k;
         if (k < 0 || (us < 0.013 && v > us))
             continue;
-        if (log(v) + log_inv_alpha - log(a / (us * us) + b) <= log_poisson_pmf(k, mu))
+        if (log(v) + log_inv_alpha - log(a / (us * us) + b) <= ms_ran_log_poisson_pmf(k, mu))
             return k;
     }
 }
@@ -133,11 +140,11 @@ uint64_t ms_ran_poisson64(gsl_rng *r, double mu)
     return to_count(poisson_ptrs(r, mu));
 }
 
-/* Chop-down inversion from 0 (Devroye 1986, section X.4.3, the "inversion" algorithm), for
- * p <= 1/2 and (n+1) p < 11, so at most ~ np + 1 < 12 steps on average. f(0) = q^n > e^-15 here,
- * so nothing underflows in the region that matters; if rounding leaves u beyond the sum of all
- * representable f(k) (probability ~1e-16) the draw is restarted, which keeps the result in [0, n]
- * and changes the law only at the level of that rounding. */
+/* Chop-down inversion from 0 (Devroye 1986, chapter III), for p <= 1/2 and (n+1) p < 11, so
+ * about np + 1 < 12 steps on average. f(0) = q^n >= e^(-1.39 np) > e^-16 here (as
+ * log(1-p) >= -2p log 2 for p <= 1/2), so nothing underflows in the region that matters; if
+ * rounding leaves u beyond the sum of all representable f(k) (probability ~1e-16) the draw is
+ * restarted, which keeps the result in [0, n] and changes the law only at that rounding level. */
 static double binomial_inversion(gsl_rng *r, double p, double n)
 {
     const double q = 1 - p;
@@ -264,8 +271,8 @@ uint64_t ms_ran_negbin64_odds(gsl_rng *r, double odds, double n)
     if (isinf(odds))
         return UINT64_MAX;
     /* If L ~ Gamma(n, scale odds) and X | L ~ Poisson(L), X is negative binomial with n successes
-     * and success probability 1/(1 + odds) (Devroye 1986, X.4). gsl_ran_gamma is Marsaglia and
-     * Tsang's exact rejection method, constant time in n. */
+     * and success probability 1/(1 + odds) (Devroye 1986, chapter X). gsl_ran_gamma is Marsaglia
+     * and Tsang's exact rejection method, constant time in n. */
     return ms_ran_poisson64(r, gsl_ran_gamma(r, n, odds));
 }
 

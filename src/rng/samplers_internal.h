@@ -14,8 +14,8 @@
 #include <gsl/gsl_rng.h>
 #include <stdint.h>
 
-/* The largest mean, and the largest binomial n, for which the samplers are exact: below 2^53
- * every integer the sampler can reach is a double, so counts are computed without rounding. */
+/* The largest mean for which ms_ran_poisson64 is exact: a draw then stays below 2^53 (with
+ * overwhelming probability), where every integer is a double, so no count is rounded. */
 #define MS_RAN_EXACT_MAX 0x1p52
 
 /* A Poisson(mu) draw. Exact for 0 <= mu <= MS_RAN_EXACT_MAX: the direct method of gsl_ran_poisson
@@ -40,5 +40,13 @@ uint64_t ms_ran_negbin64(gsl_rng *r, double p, double n);
  * 1-p more accurately than p would carry it (p within 1e-6 of 1, say). odds <= 0 gives 0,
  * odds = +inf gives UINT64_MAX. */
 uint64_t ms_ran_negbin64_odds(gsl_rng *r, double odds, double n);
+
+/* log P(X = k) for X ~ Poisson(mu), for integers k >= 0 and mu > 0; and for X ~ Binomial(n, p),
+ * for integers 0 <= k <= n <= 2^53 and 0 < p < 1. These are the acceptance tests'
+ * log-probabilities, in Loader's saddle-point form, accurate to about 1e-14 absolute even where
+ * the textbook k log(mu) - mu - lgamma(k+1) loses everything to cancellation (at mu = 1e15 an ulp
+ * of its terms is 4). They are exported for tests and for likelihoods. */
+double ms_ran_log_poisson_pmf(double k, double mu);
+double ms_ran_log_binomial_pmf(double k, double n, double p);
 
 #endif
