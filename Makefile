@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 METASIM = $(BUILD)/tools/metasim/metasim
 
-.PHONY: all build demo test deps docs clean
+.PHONY: all build demo test deps docs bench clean
 
 all: build
 
@@ -23,6 +23,9 @@ demo: build
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+bench: build
+	$(BUILD)/bench/bench_engine
 
 # Regenerates the docs that are generated from the code.
 docs: build

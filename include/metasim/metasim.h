@@ -151,7 +151,8 @@ typedef struct metasim_sim metasim_sim_t;
 /* Why metasim_sim_run() returned (positive, unlike error codes). */
 enum {
     METASIM_STOP_TIME = 1,    /* reached the requested time */
-    METASIM_STOP_EVENTS = 2,  /* used up the event budget (checked between steps) */
+    METASIM_STOP_EVENTS = 2,  /* used up the event budget (exactly while every compartment is
+                                 simulated event by event, else at the end of a step) */
     METASIM_STOP_EXTINCT = 3, /* no tumour cells are left */
     METASIM_STOP_SIZE = 4,    /* the total burden reached metasim_sim_options_t.stop_cells */
 };

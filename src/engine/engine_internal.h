@@ -55,6 +55,7 @@ struct metasim_sim {
     ms_patient p;
     gsl_rng *rng;
     uint64_t events;
+    uint64_t budget; /* the current run stops once events reach this */
     double next_sample;
     ms_strbuf err;
     double exact_below; /* copies of the model's engine settings */
@@ -80,7 +81,8 @@ void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, 
 uint64_t ms_engine_mutate(metasim_sim_t *s, uint64_t parent);
 
 /* step.c: advances lesion `li` from t0 to t1 (rates frozen at t0). Returns 0, a negative code,
- * or METASIM_STOP_SIZE when the stop size was reached mid-step (then s->p.t is that time). */
+ * or METASIM_STOP_SIZE / METASIM_STOP_EVENTS when the stop size or the event budget was
+ * reached mid-step with nothing leaping (then s->p.t is that time and the state is exact). */
 int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1);
 
 /* Reports a new clone to the writer. */

@@ -123,7 +123,7 @@ int metasim_sim_run(metasim_sim_t *s, double t_max, unsigned long long max_event
 {
     if (!s || isnan(t_max))
         return METASIM_E_ARG;
-    uint64_t budget = max_events ? s->events + max_events : UINT64_MAX;
+    s->budget = max_events ? s->events + max_events : UINT64_MAX;
     const double interval = s->model->output_interval;
     for (;;) {
         if (s->p.t >= s->next_sample) {
@@ -140,13 +140,13 @@ int metasim_sim_run(metasim_sim_t *s, double t_max, unsigned long long max_event
             return METASIM_STOP_SIZE;
         if (s->p.t >= t_max)
             return METASIM_STOP_TIME;
-        if (s->events >= budget)
+        if (s->events >= s->budget)
             return METASIM_STOP_EVENTS;
         double t0 = s->p.t, t1 = step_end(s, t_max);
         s->extinct_at = -INFINITY;
         for (uint32_t i = 0; i < s->p.n_lesions; i++) {
             int rc = ms_engine_step_lesion(s, i, t0, t1);
-            if (rc == METASIM_STOP_SIZE)
+            if (rc == METASIM_STOP_SIZE || rc == METASIM_STOP_EVENTS)
                 return rc;
             if (rc != 0)
                 return fail(s, rc, "simulating a step");

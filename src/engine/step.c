@@ -451,10 +451,16 @@ static int ssa(step_ctx *c)
             since_refresh = 0;
             refresh_propensity(c);
         }
-        if (s->opt.stop_cells > 0 && c->n_leaping == 0 && s->p.n_lesions == 1 &&
-            (double)lesion(c)->total >= s->opt.stop_cells) {
-            s->p.t = c->now;
-            return METASIM_STOP_SIZE;
+        /* Stops within a step keep the state exact only while nothing leaps. */
+        if (c->n_leaping == 0 && s->p.n_lesions == 1) {
+            if (s->opt.stop_cells > 0 && (double)lesion(c)->total >= s->opt.stop_cells) {
+                s->p.t = c->now;
+                return METASIM_STOP_SIZE;
+            }
+            if (s->events >= s->budget) {
+                s->p.t = c->now;
+                return METASIM_STOP_EVENTS;
+            }
         }
     }
 }
@@ -490,7 +496,7 @@ int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1)
     }
     if (rc < 0)
         return rc;
-    if (rc == METASIM_STOP_SIZE)
+    if (rc == METASIM_STOP_SIZE || rc == METASIM_STOP_EVENTS)
         return rc; /* mid-step, with no leaping compartment: the state is exact at s->p.t */
     l = lesion(&c);
     for (uint32_t k = 0; k < l->n_comps; k++)
