@@ -218,6 +218,10 @@ METASIM_API double metasim_sim_cells(const metasim_sim_t *sim);            /* tu
 METASIM_API unsigned long long metasim_sim_events(const metasim_sim_t *sim); /* so far */
 METASIM_API size_t metasim_sim_clones(const metasim_sim_t *sim);         /* lineage size */
 
+/* The level of factor `factor` (in declaration order) at lesion `lesion`; NaN when either
+ * index is out of range. */
+METASIM_API double metasim_sim_factor(const metasim_sim_t *sim, size_t lesion, size_t factor);
+
 /* One clone of the lineage. */
 typedef struct metasim_clone_info {
     unsigned parent;          /* index of the clone it arose from; itself for the founder */

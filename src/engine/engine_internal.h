@@ -35,6 +35,15 @@ typedef struct ms_clone_traits {
     double no_mutation;     /* probability that a division's daughter acquires no locus */
 } ms_clone_traits;
 
+/* What a lesion's state does to its cells' rates over a step: density dependence and the
+ * factor modifiers, evaluated at the step's start. Arrays live in the sim's workspace. */
+typedef struct ms_env {
+    double density;    /* f(N), 1 without density dependence */
+    double *division;  /* per state: product of the division modifiers */
+    double *death;     /* per state: product of the death modifiers */
+    double *transition; /* per transition of the lesion's site: its modified rate */
+} ms_env;
+
 typedef struct ms_arrival {
     double t;
     uint32_t comp;
@@ -47,6 +56,7 @@ typedef struct ms_comp_step {
     bool leaping;    /* this step, the compartment leaps (from `from`) */
     bool in_ssa;     /* counted in the SSA's total propensity */
     double from;     /* time its leap starts */
+    uint64_t start;  /* count at the step's start (0 for compartments new in the step) */
 } ms_comp_step;
 
 struct metasim_sim {
@@ -69,13 +79,24 @@ struct metasim_sim {
     ms_arrival *queue;
     size_t n_queue, head_queue, cap_queue;
     double extinct_at; /* latest extinction time of a compartment during the step */
+    ms_env env;        /* arrays sized for the model at creation */
+    uint64_t truncated; /* lineages whose emissions were cut at the nesting limit */
 };
 
 /* rates.c */
 int ms_engine_traits(metasim_sim_t *s, uint32_t clone);
-double ms_engine_density(const metasim_model_t *m, const ms_site *site, double n);
-void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, double density,
-                     ms_rates *out);
+double ms_engine_density(const ms_site *site, double n);
+/* Fills s->env for lesion l at its current size and factor levels. */
+void ms_engine_env(metasim_sim_t *s, const ms_lesion *l);
+void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, ms_rates *out);
+/* The Hill multiplier 1 + (max_effect - 1) F^h / (ec50^h + F^h) of a modifier. */
+double ms_engine_hill(const ms_modifier *mod, double level);
+
+/* factors.c: advances lesion l's factor levels over [t0, t1] from its compartments' counts
+ * at both ends (s->cs[k].start and comps[k].n). */
+void ms_engine_factors(metasim_sim_t *s, ms_lesion *l, double tau);
+/* dF/dt of factor k at lesion l now. */
+double ms_engine_factor_slope(const metasim_sim_t *s, const ms_lesion *l, size_t k);
 
 /* mutation.c: the loci a new daughter of `parent` acquires, given that it acquires some. */
 uint64_t ms_engine_mutate(metasim_sim_t *s, uint64_t parent);

@@ -9,6 +9,7 @@
  *
  * division' = max(0, d + (b - d) f) and death' = d + max(0, -(d + (b - d) f)), so the net rate
  * is (b - d) f in every case. Compartments that do not grow (dormant cells) keep their rates.
+ * Factor modifiers (Hill terms) multiply division, death and transition rates first.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -42,9 +43,8 @@ int ms_engine_traits(metasim_sim_t *s, uint32_t clone)
     return 0;
 }
 
-double ms_engine_density(const metasim_model_t *m, const ms_site *site, double n)
+double ms_engine_density(const ms_site *site, double n)
 {
-    (void)m;
     switch (site->growth) {
     case MS_GROWTH_LOGISTIC:
         return 1.0 - n / site->capacity;
@@ -58,24 +58,59 @@ double ms_engine_density(const metasim_model_t *m, const ms_site *site, double n
     return 1.0;
 }
 
-void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, double density,
-                     ms_rates *out)
+double ms_engine_hill(const ms_modifier *mod, double level)
+{
+    if (level <= 0)
+        return 1.0;
+    /* F^h / (ec50^h + F^h) written as 1 / (1 + (ec50/F)^h), safe for huge or tiny ratios. */
+    double occupancy = 1.0 / (1.0 + pow(mod->ec50 / level, mod->hill));
+    return 1.0 + (mod->max_effect - 1.0) * occupancy;
+}
+
+void ms_engine_env(metasim_sim_t *s, const ms_lesion *l)
+{
+    const metasim_model_t *m = s->model;
+    const ms_site *site = &m->sites[l->site];
+    ms_env *env = &s->env;
+    env->density = ms_engine_density(site, (double)l->total);
+    for (size_t k = 0; k < m->n_states; k++)
+        env->division[k] = env->death[k] = 1.0;
+    for (size_t j = 0; j < site->n_transitions; j++)
+        env->transition[j] = site->transitions[j].rate;
+    for (size_t i = 0; i < m->n_modifiers; i++) {
+        const ms_modifier *mod = &m->modifiers[i];
+        double x = ms_engine_hill(mod, l->factors[mod->factor]);
+        if (mod->target == MS_TARGET_TRANSITION) {
+            for (size_t j = 0; j < site->n_transitions; j++)
+                if (site->transitions[j].from == mod->from && site->transitions[j].to == mod->to)
+                    env->transition[j] *= x;
+            continue;
+        }
+        double *per_state = mod->target == MS_TARGET_DIVISION ? env->division : env->death;
+        for (size_t k = 0; k < m->n_states; k++)
+            if (mod->state == m->n_states || mod->state == k)
+                per_state[k] *= x;
+    }
+}
+
+void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, ms_rates *out)
 {
     const metasim_model_t *m = s->model;
     const ms_site *site = &m->sites[l->site];
     const ms_comp *c = &l->comps[comp];
     const ms_clone_traits *tr = &s->traits[c->clone];
-    double b = site->division[c->state] * tr->division;
-    double d = site->death[c->state] * tr->death;
-    if (b > d && density != 1.0) {
-        double scaled = d + (b - d) * density;
+    const ms_env *env = &s->env;
+    double b = site->division[c->state] * tr->division * env->division[c->state];
+    double d = site->death[c->state] * tr->death * env->death[c->state];
+    if (b > d && env->density != 1.0) {
+        double scaled = d + (b - d) * env->density;
         b = scaled > 0 ? scaled : 0;
         d = scaled > 0 ? d : d - scaled;
     }
     double out_rate = 0;
     for (size_t k = 0; k < site->n_transitions; k++)
         if (site->transitions[k].from == c->state)
-            out_rate += site->transitions[k].rate;
+            out_rate += env->transition[k];
     out->birth_same = b * tr->no_mutation;
     out->birth_mut = b - out->birth_same;
     out->death = d;

@@ -33,8 +33,16 @@ int metasim_sim_create(const metasim_model_t *model, const metasim_sim_options_t
     s->model = model;
     s->opt = *options;
     s->exact_below = model->exact_below;
+    size_t transitions = 1;
+    for (size_t i = 0; i < model->n_sites; i++)
+        if (model->sites[i].n_transitions > transitions)
+            transitions = model->sites[i].n_transitions;
+    s->env.division = malloc(model->n_states * sizeof(double));
+    s->env.death = malloc(model->n_states * sizeof(double));
+    s->env.transition = malloc(transitions * sizeof(double));
     s->rng = gsl_rng_alloc(ms_rng_philox);
-    if (!s->rng || ms_patient_init(&s->p, model) != 0 || ms_engine_traits(s, 0) != 0) {
+    if (!s->rng || !s->env.division || !s->env.death || !s->env.transition ||
+        ms_patient_init(&s->p, model) != 0 || ms_engine_traits(s, 0) != 0) {
         metasim_sim_destroy(s);
         return METASIM_E_NOMEM;
     }
@@ -52,6 +60,9 @@ void metasim_sim_destroy(metasim_sim_t *s)
     free(s->traits);
     free(s->cs);
     free(s->queue);
+    free(s->env.division);
+    free(s->env.death);
+    free(s->env.transition);
     ms_strbuf_free(&s->err);
     free(s);
 }
@@ -96,24 +107,47 @@ int metasim_sim_snapshot(const metasim_sim_t *s, const metasim_writer_t *w)
     return 0;
 }
 
-/* The step's end: see the file comment. */
+/* The smallest ec50 among the modifiers that read factor k (0 when none does). */
+static double smallest_ec50(const metasim_model_t *m, size_t k)
+{
+    double ec50 = 0;
+    for (size_t i = 0; i < m->n_modifiers; i++)
+        if (m->modifiers[i].factor == k && (ec50 == 0 || m->modifiers[i].ec50 < ec50))
+            ec50 = m->modifiers[i].ec50;
+    return ec50;
+}
+
+/* The step's end: see the file comment. Factor levels that modulate rates may change by at
+ * most step_bound (F + ec50) within a step, which bounds the relative change of their Hill
+ * terms by about step_bound times the Hill coefficient. */
 static double step_end(metasim_sim_t *s, double t_max)
 {
     const metasim_model_t *m = s->model;
     double t1 = fmin(fmin(t_max, s->next_sample), s->p.t + m->max_step);
     for (size_t i = 0; i < s->p.n_lesions; i++) {
         const ms_lesion *l = &s->p.lesions[i];
-        const ms_site *site = &m->sites[l->site];
-        if (site->growth == MS_GROWTH_EXPONENTIAL || l->total == 0)
+        for (size_t k = 0; k < m->n_factors; k++) {
+            double ec50 = smallest_ec50(m, k);
+            double slope = fabs(ms_engine_factor_slope(s, l, k));
+            if (ec50 > 0 && slope > 0)
+                t1 = fmin(t1, s->p.t + m->step_bound * (l->factors[k] + ec50) / slope);
+        }
+        if (l->total == 0)
             continue;
-        double density = ms_engine_density(m, site, (double)l->total), net = 0;
+        ms_engine_env(s, l);
+        double net = 0, leave = 0;
         for (uint32_t k = 0; k < l->n_comps; k++) {
             ms_rates r;
-            ms_engine_rates(s, l, k, density, &r);
+            ms_engine_rates(s, l, k, &r);
             net += (double)l->comps[k].n * (r.birth_same + r.birth_mut - r.death - r.out);
+            leave = fmax(leave, r.birth_mut + r.out);
         }
+        /* A lineage grown over the step emits about `leave * tau` cells per cell: at most one
+         * half keeps the generations within a step shrinking. */
+        if (leave > 0)
+            t1 = fmin(t1, s->p.t + 0.5 / leave);
         net = fabs(net) / (double)l->total;
-        if (net > 0)
+        if (m->sites[l->site].growth != MS_GROWTH_EXPONENTIAL && net > 0)
             t1 = fmin(t1, s->p.t + m->step_bound / net);
     }
     return t1;
@@ -170,6 +204,13 @@ int metasim_sim_run(metasim_sim_t *s, double t_max, unsigned long long max_event
             }
         }
     }
+}
+
+double metasim_sim_factor(const metasim_sim_t *s, size_t lesion, size_t factor)
+{
+    if (!s || lesion >= s->p.n_lesions || factor >= s->model->n_factors)
+        return NAN;
+    return s->p.lesions[lesion].factors[factor];
 }
 
 int metasim_sim_set_stop_cells(metasim_sim_t *s, double cells)

@@ -12,8 +12,9 @@
  *    same exact law. More than AGGREGATE_ABOVE cells into one compartment are grown in
  *    AGGREGATE_BINS groups, each from the middle of its sub-interval.
  *
- * Lineages founded within a step do not themselves emit before t1 (they are grown, not
- * simulated); max_step bounds that error. docs/engine.md lists every approximation.
+ * Lineages founded within a step emit too (recursively), so every departure is simulated;
+ * what remains approximate is the frozen rates, the exponential path used for the integrated
+ * size, and the aggregation above. docs/engine.md lists every approximation.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -24,6 +25,9 @@
 #include "rng/samplers_internal.h"
 
 #define AGGREGATE_ABOVE 64
+/* Nesting limit of lineages founded and grown within one step. Each generation is expected to
+ * be smaller than the last (step_end), so this is a guard, counted in sim->truncated. */
+#define MAX_GENERATIONS 64
 #define AGGREGATE_BINS 16
 /* The SSA's total propensity is updated incrementally and recomputed this often, so that
  * rounding cannot accumulate. */
@@ -32,10 +36,11 @@
 typedef struct step_ctx {
     metasim_sim_t *s;
     uint32_t li;
-    double t0, t1, density;
+    double t0, t1;
     double now;        /* the SSA's clock */
     double propensity; /* sum over SSA compartments of n * total rate */
     size_t n_leaping;
+    unsigned depth; /* generations of lineages grown within this step, nested */
 } step_ctx;
 
 static ms_lesion *lesion(step_ctx *c)
@@ -74,19 +79,6 @@ static double extinction_time(metasim_sim_t *s, uint64_t n0, const ms_rates *r, 
     return t < tau ? t : tau;
 }
 
-/* Grows n0 cells from `from` to t1 with frozen rates r; records extinction times. */
-static uint64_t grow(step_ctx *c, uint64_t n0, const ms_rates *r, double from)
-{
-    double tau = c->t1 - from;
-    uint64_t n1 = ms_bd_sample(c->s->rng, n0, r->birth_same, r->death + r->out, tau);
-    if (n0 > 0 && n1 == 0) {
-        double te = from + extinction_time(c->s, n0, r, tau);
-        if (te > c->s->extinct_at)
-            c->s->extinct_at = te;
-    }
-    return n1;
-}
-
 /* The compartment (clone, state) of this lesion, set up for the step when it is new. */
 static int comp_for(step_ctx *c, uint32_t clone, uint32_t state, uint32_t *out)
 {
@@ -97,7 +89,8 @@ static int comp_for(step_ctx *c, uint32_t clone, uint32_t state, uint32_t *out)
         return METASIM_E_NOMEM;
     if (l->n_comps > before) {
         ms_comp_step *cs = &c->s->cs[k];
-        ms_engine_rates(c->s, l, k, c->density, &cs->r);
+        ms_engine_rates(c->s, l, k, &cs->r);
+        cs->start = 0;
         /* With a threshold of 0 everything leaps, new compartments too. */
         cs->leaping = c->s->exact_below <= 0;
         cs->in_ssa = false;
@@ -148,16 +141,14 @@ static int queue_push(metasim_sim_t *s, double t, uint32_t comp)
     return 0;
 }
 
+static int grow(step_ctx *c, uint32_t k, uint64_t n0, double from);
 static int leap(step_ctx *c, uint32_t k, double from);
 
 /* One cell enters compartment k at time te (te >= the SSA clock). */
 static int deliver_one(step_ctx *c, uint32_t k, double te)
 {
-    ms_comp_step *cs = &c->s->cs[k];
-    if (cs->leaping) {
-        cs->end += grow(c, 1, &cs->r, te);
-        return 0;
-    }
+    if (c->s->cs[k].leaping)
+        return grow(c, k, 1, te);
     return queue_push(c->s, te, k);
 }
 
@@ -196,26 +187,23 @@ static int emit(step_ctx *c, uint32_t k, uint64_t count, double from, double g)
         }
         return 0;
     }
-    if (!c->s->cs[k].leaping) {
-        int rc = leap(c, k, from);
-        if (rc != 0)
-            return rc;
-    }
+    int rc = c->s->cs[k].leaping ? 0 : leap(c, k, from);
+    if (rc != 0)
+        return rc;
     /* Multinomial split over equal sub-intervals, weights along exp(g t). */
     double tau = c->t1 - from, width = tau / AGGREGATE_BINS;
     double w[AGGREGATE_BINS], left = 0;
     for (int j = 0; j < AGGREGATE_BINS; j++)
         left += w[j] = fabs(g * tau) < 1e-9 ? 1.0 : exp(g * width * j);
     uint64_t rest = count;
-    for (int j = 0; j < AGGREGATE_BINS && rest > 0; j++) {
+    for (int j = 0; j < AGGREGATE_BINS && rest > 0 && rc == 0; j++) {
         uint64_t here = j == AGGREGATE_BINS - 1 ? rest
                                                 : ms_ran_binomial64(c->s->rng, w[j] / left, rest);
         left -= w[j];
         rest -= here;
-        ms_comp_step *cs = &c->s->cs[k];
-        cs->end += grow(c, here, &cs->r, from + width * (j + 0.5));
+        rc = grow(c, k, here, from + width * (j + 0.5));
     }
-    return 0;
+    return rc;
 }
 
 /* `count` mutant daughters of compartment `src`, grouped by genotype exactly: the first
@@ -278,7 +266,55 @@ static int emit_mutants(step_ctx *c, uint32_t src, uint64_t count, double from, 
     return rc;
 }
 
-/* Compartment k leaps from `from` (its current count) to t1 and emits what leaves it. */
+/* Grows n0 cells of leaping compartment k from `from` to t1 by the exact birth-death law, adds
+ * the survivors to its end count, and emits the cells that leave their lineages on the way
+ * (mutant daughters, state transitions): Poisson counts on the lineages' integrated size along
+ * the exponential path through (from, n0) and (t1, n1), or the mean path after extinction.
+ * Emitted cells found lineages grown the same way, so second-generation departures within the
+ * step are simulated too; step_end keeps each generation smaller than the last. */
+static int grow(step_ctx *c, uint32_t k, uint64_t n0, double from)
+{
+    metasim_sim_t *s = c->s;
+    if (n0 == 0)
+        return 0;
+    const ms_rates r = s->cs[k].r;
+    double tau = c->t1 - from;
+    uint64_t n1 = ms_bd_sample(s->rng, n0, r.birth_same, r.death + r.out, tau);
+    s->cs[k].end += n1;
+    if (n1 == 0) {
+        double te = from + extinction_time(s, n0, &r, tau);
+        if (te > s->extinct_at)
+            s->extinct_at = te;
+    }
+    if ((r.birth_mut == 0 && r.out == 0) || tau <= 0)
+        return 0;
+    if (c->depth >= MAX_GENERATIONS) {
+        s->truncated++;
+        return 0;
+    }
+    c->depth++;
+    double g = n1 > 0 ? log((double)n1 / (double)n0) / tau : r.birth_same - r.death - r.out;
+    double area = fabs(g * tau) < 1e-9 ? (double)n0 * tau : (double)n0 * expm1(g * tau) / g;
+    int rc = 0;
+    if (r.birth_mut > 0)
+        rc = emit_mutants(c, k, ms_ran_poisson64(s->rng, r.birth_mut * area), from, g);
+    const ms_comp src = lesion(c)->comps[k];
+    const ms_site *site = &s->model->sites[lesion(c)->site];
+    for (size_t j = 0; j < site->n_transitions && rc == 0; j++) {
+        const ms_transition *tr = &site->transitions[j];
+        double rate = s->env.transition[j];
+        if (tr->from != src.state || rate == 0)
+            continue;
+        uint32_t target;
+        uint64_t count = ms_ran_poisson64(s->rng, rate * area);
+        if (count > 0 && (rc = comp_for(c, src.clone, (uint32_t)tr->to, &target)) == 0)
+            rc = emit(c, target, count, from, g);
+    }
+    c->depth--;
+    return rc;
+}
+
+/* Compartment k leaps from `from` (its current count) to t1. */
 static int leap(step_ctx *c, uint32_t k, double from)
 {
     metasim_sim_t *s = c->s;
@@ -293,41 +329,15 @@ static int leap(step_ctx *c, uint32_t k, double from)
     cs->leaping = true;
     cs->from = from;
     s->events++;
-    ms_rates r = cs->r;
-    uint64_t n1 = grow(c, n0, &r, from);
-    s->cs[k].end += n1;
-    if (n0 == 0 || (r.birth_mut == 0 && r.out == 0))
-        return 0;
-    /* Integrated size along the exponential path through (from, n0) and (t1, n1); after
-     * extinction, along the mean path. */
-    double tau = c->t1 - from;
-    double g = n1 > 0 ? log((double)n1 / (double)n0) / tau : r.birth_same - r.death - r.out;
-    double area = fabs(g * tau) < 1e-9 ? (double)n0 * tau : (double)n0 * expm1(g * tau) / g;
-    int rc = 0;
-    if (r.birth_mut > 0)
-        rc = emit_mutants(c, k, ms_ran_poisson64(s->rng, r.birth_mut * area), from, g);
-    const ms_comp src = lesion(c)->comps[k];
-    const ms_site *site = &s->model->sites[lesion(c)->site];
-    for (size_t j = 0; j < site->n_transitions && rc == 0; j++) {
-        const ms_transition *tr = &site->transitions[j];
-        if (tr->from != src.state || tr->rate == 0)
-            continue;
-        uint32_t target;
-        uint64_t count = ms_ran_poisson64(s->rng, tr->rate * area);
-        if (count > 0 && (rc = comp_for(c, src.clone, (uint32_t)tr->to, &target)) == 0)
-            rc = emit(c, target, count, from, g);
-    }
-    return rc;
+    return grow(c, k, n0, from);
 }
 
 /* One cell enters SSA compartment k now, or its grown lineage if k leaps. */
 static int enter_now(step_ctx *c, uint32_t k)
 {
     ms_comp_step *cs = &c->s->cs[k];
-    if (cs->leaping) {
-        cs->end += grow(c, 1, &cs->r, c->now);
-        return 0;
-    }
+    if (cs->leaping)
+        return grow(c, k, 1, c->now);
     ms_lesion_add(lesion(c), k, 1);
     cs->in_ssa = true;
     c->propensity += cs->r.total;
@@ -383,12 +393,13 @@ static int fire(step_ctx *c, uint32_t k, double y)
     size_t last = site->n_transitions;
     for (size_t j = 0; j < site->n_transitions; j++) {
         const ms_transition *tr = &site->transitions[j];
-        if (tr->from != src.state || tr->rate == 0)
+        double rate = s->env.transition[j];
+        if (tr->from != src.state || rate == 0)
             continue;
         last = j;
-        if (y < tr->rate)
+        if (y < rate)
             break;
-        y -= tr->rate;
+        y -= rate;
     }
     uint32_t target;
     int rc = comp_for(c, src.clone, (uint32_t)site->transitions[last].to, &target);
@@ -470,12 +481,13 @@ int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1)
     ms_lesion *l = &s->p.lesions[li];
     if (ensure_cs(s, l->n_comps) != 0)
         return METASIM_E_NOMEM;
-    step_ctx c = {s, li, t0, t1, 1.0, t0, 0, 0};
-    c.density = ms_engine_density(s->model, &s->model->sites[l->site], (double)l->total);
+    step_ctx c = {s, li, t0, t1, t0, 0, 0, 0};
+    ms_engine_env(s, l);
     size_t n = l->n_comps;
     for (uint32_t k = 0; k < n; k++) {
         ms_comp_step *cs = &s->cs[k];
-        ms_engine_rates(s, l, k, c.density, &cs->r);
+        ms_engine_rates(s, l, k, &cs->r);
+        cs->start = l->comps[k].n;
         cs->end = 0;
         cs->leaping = false;
         cs->in_ssa = false;
@@ -496,12 +508,17 @@ int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1)
     }
     if (rc < 0)
         return rc;
-    if (rc == METASIM_STOP_SIZE || rc == METASIM_STOP_EVENTS)
-        return rc; /* mid-step, with no leaping compartment: the state is exact at s->p.t */
     l = lesion(&c);
+    if (rc == METASIM_STOP_SIZE || rc == METASIM_STOP_EVENTS) {
+        /* Mid-step, with no leaping compartment: the state is exact at s->p.t. */
+        ms_engine_factors(s, l, s->p.t - t0);
+        ms_lesion_prune(l);
+        return rc;
+    }
     for (uint32_t k = 0; k < l->n_comps; k++)
         if (s->cs[k].leaping)
             ms_lesion_set(l, k, s->cs[k].end);
+    ms_engine_factors(s, l, t1 - t0);
     ms_lesion_prune(l);
     return 0;
 }

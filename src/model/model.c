@@ -165,6 +165,90 @@ static int build_sites(metasim_model_t *m, const ms_node *sites)
     return 0;
 }
 
+static size_t factor_index(const metasim_model_t *m, const char *name)
+{
+    for (size_t k = 0; k < m->n_factors; k++)
+        if (strcmp(m->factors[k].name, name) == 0)
+            return k;
+    return m->n_factors;
+}
+
+/* Values of a map keyed by factor names, one per factor, `fill` for those not listed. */
+static int read_per_factor(metasim_model_t *m, const ms_node *map, double fill, double **out)
+{
+    *out = malloc((m->n_factors ? m->n_factors : 1) * sizeof **out);
+    if (!*out)
+        return METASIM_E_NOMEM;
+    for (size_t k = 0; k < m->n_factors; k++)
+        (*out)[k] = fill;
+    for (size_t i = 0; map && i < map->count; i++) {
+        size_t k = factor_index(m, map->items[i]->key);
+        if (k < m->n_factors)
+            (*out)[k] = map->items[i]->number;
+    }
+    return 0;
+}
+
+static int build_factors(metasim_model_t *m, const ms_node *factors)
+{
+    m->n_factors = factors ? factors->count : 0;
+    m->factors = calloc(m->n_factors ? m->n_factors : 1, sizeof *m->factors);
+    if (!m->factors)
+        return METASIM_E_NOMEM;
+    for (size_t i = 0; i < m->n_factors; i++) {
+        const ms_node *f = factors->items[i];
+        ms_factor *fa = &m->factors[i];
+        fa->name = f->key;
+        fa->decay = num(f, "decay");
+        fa->source = num(f, "source");
+        fa->initial = num(f, "initial");
+        if (read_rates(m, get(f, "production"), &fa->production) != 0)
+            return METASIM_E_NOMEM;
+    }
+    return 0;
+}
+
+static int build_modifiers(metasim_model_t *m, const ms_node *list)
+{
+    m->n_modifiers = list ? list->count : 0;
+    m->modifiers = calloc(m->n_modifiers ? m->n_modifiers : 1, sizeof *m->modifiers);
+    if (!m->modifiers)
+        return METASIM_E_NOMEM;
+    for (size_t i = 0; i < m->n_modifiers; i++) {
+        const ms_node *n = list->items[i];
+        ms_modifier *mod = &m->modifiers[i];
+        mod->factor = factor_index(m, get(n, "factor")->text);
+        mod->target = (ms_target)num(n, "rate");
+        mod->state = get(n, "state") ? state_index(m, get(n, "state")->text) : m->n_states;
+        mod->from = get(n, "from") ? state_index(m, get(n, "from")->text) : m->n_states;
+        mod->to = get(n, "to") ? state_index(m, get(n, "to")->text) : m->n_states;
+        mod->max_effect = num(n, "max_effect");
+        mod->ec50 = num(n, "ec50");
+        mod->hill = num(n, "hill");
+        if (mod->target == MS_TARGET_TRANSITION) {
+            if (!get(n, "from") || !get(n, "to"))
+                rule_error(m, get(n, "rate"),
+                           "modifiers[%zu].rate: a transition modifier needs 'from' and 'to'", i);
+            if (get(n, "state"))
+                rule_error(m, get(n, "state"),
+                           "modifiers[%zu].state: use 'from' to select a transition", i);
+            bool declared = false;
+            for (size_t s = 0; s < m->n_sites && !declared; s++)
+                for (size_t k = 0; k < m->sites[s].n_transitions; k++)
+                    declared |= m->sites[s].transitions[k].from == mod->from &&
+                                m->sites[s].transitions[k].to == mod->to;
+            if (get(n, "from") && get(n, "to") && !declared)
+                rule_error(m, n, "modifiers[%zu]: no site declares a transition from %s to %s", i,
+                           get(n, "from")->text, get(n, "to")->text);
+        } else if (get(n, "from") || get(n, "to")) {
+            rule_error(m, get(n, get(n, "from") ? "from" : "to"),
+                       "modifiers[%zu].%s: only transition modifiers name 'from' and 'to'", i,
+                       get(n, "from") ? "from" : "to");
+        }
+    }
+    return 0;
+}
+
 static int build_loci(metasim_model_t *m, const ms_node *loci)
 {
     m->n_loci = loci ? loci->count : 0;
@@ -174,7 +258,9 @@ static int build_loci(metasim_model_t *m, const ms_node *loci)
     for (size_t i = 0; i < m->n_loci; i++) {
         const ms_node *l = loci->items[i];
         m->loci[i] = (ms_locus){l->key, num(l, "mutation_probability"),
-                                num(l, "division_effect"), num(l, "death_effect")};
+                                num(l, "division_effect"), num(l, "death_effect"), NULL};
+        if (read_per_factor(m, get(l, "production"), 1.0, &m->loci[i].production) != 0)
+            return METASIM_E_NOMEM;
     }
     return 0;
 }
@@ -288,6 +374,8 @@ static int build(metasim_model_t *m)
     int rc;
     if ((rc = build_states(m, get(root, "states"))) != 0 ||
         (rc = build_sites(m, get(root, "sites"))) != 0 ||
+        (rc = build_factors(m, get(root, "factors"))) != 0 ||
+        (rc = build_modifiers(m, get(root, "modifiers"))) != 0 ||
         (rc = build_loci(m, get(root, "loci"))) != 0 ||
         (rc = build_drugs(m, get(root, "drugs"))) != 0 ||
         (rc = build_arms(m, get(root, "arms"))) != 0)
@@ -340,6 +428,11 @@ static void describe(metasim_model_t *m)
     for (size_t i = 0; i < m->n_loci; i++)
         ms_strbuf_printf(&sb, "%s %s (u = %.3g)", i ? "," : "", m->loci[i].name,
                          m->loci[i].mutation_probability);
+    ms_strbuf_printf(&sb, "\n  factors (%zu):", m->n_factors);
+    for (size_t i = 0; i < m->n_factors; i++)
+        ms_strbuf_printf(&sb, "%s %s", i ? "," : "", m->factors[i].name);
+    if (m->n_modifiers)
+        ms_strbuf_printf(&sb, "; %zu modifier%s", m->n_modifiers, m->n_modifiers == 1 ? "" : "s");
     ms_strbuf_printf(&sb, "\n  drugs (%zu):", m->n_drugs);
     for (size_t i = 0; i < m->n_drugs; i++)
         ms_strbuf_printf(&sb, "%s %s (%s, %s, half-life %.3g d)", i ? "," : "",
@@ -593,6 +686,12 @@ void metasim_model_destroy(metasim_model_t *m)
     }
     for (size_t i = 0; m->arms && i < m->n_arms; i++)
         free(m->arms[i].doses);
+    for (size_t i = 0; m->loci && i < m->n_loci; i++)
+        free(m->loci[i].production);
+    for (size_t i = 0; m->factors && i < m->n_factors; i++)
+        free(m->factors[i].production);
+    free(m->factors);
+    free(m->modifiers);
     free(m->sites);
     free(m->loci);
     free(m->drugs);

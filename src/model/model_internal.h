@@ -39,7 +39,24 @@ typedef struct ms_site {
 typedef struct ms_locus {
     const char *name;
     double mutation_probability, division_effect, death_effect;
+    double *production; /* per factor: factor on the carriers' production */
 } ms_locus;
+
+typedef struct ms_factor {
+    const char *name;
+    double decay, source, initial; /* /d, level/d, level */
+    double *production;            /* per state: level per cell per day */
+} ms_factor;
+
+typedef enum ms_target { MS_TARGET_DIVISION, MS_TARGET_DEATH, MS_TARGET_TRANSITION } ms_target;
+
+typedef struct ms_modifier {
+    size_t factor;
+    ms_target target;
+    size_t state;    /* division/death: the state acted on, or n_states for all */
+    size_t from, to; /* transitions */
+    double max_effect, ec50, hill;
+} ms_modifier;
 
 typedef struct ms_drug {
     const char *name;
@@ -88,6 +105,10 @@ struct metasim_model {
     double detection_cells;
     ms_locus *loci;
     size_t n_loci;
+    ms_factor *factors;
+    size_t n_factors;
+    ms_modifier *modifiers;
+    size_t n_modifiers;
     ms_drug *drugs;
     size_t n_drugs;
     ms_arm *arms;

@@ -108,6 +108,52 @@ const ms_field ms_schema[] = {
      .doc = "Factor on the division rate of carriers."},
     {"loci.*.death_effect", MS_T_NUMBER, MS_DIM_NONE, POSITIVE, .def = "1",
      .doc = "Factor on the death rate of carriers."},
+    {"loci.*.production", MS_T_MAP, .ref = "factors",
+     .doc = "Factors on the carriers' production of named factors (for example a 4q21 gain "
+            "raising CXCL1/2 secretion)."},
+    {"loci.*.production.*", MS_T_NUMBER, MS_DIM_NONE, NONNEGATIVE,
+     .doc = "Factor on the production of this factor."},
+
+    /* ------------------------------------------------------------ factors */
+    {"factors", MS_T_MAP,
+     .doc = "Secreted signals and recruited host cells by name (for example `cxcl1`, `il8`, "
+            "`myeloid`), each a well-mixed level per lesion following a linear ODE: "
+            "dF/dt = source + sum over cells of their production - decay F."},
+    {"factors.*", MS_T_SECTION, .doc = "One factor."},
+    {"factors.*.decay", MS_T_NUMBER, MS_DIM_RATE, .flags = MS_REQUIRED | MS_LO_CLOSED, .lo = 0,
+     .doc = "First-order decay (or clearance) rate of the level."},
+    {"factors.*.source", MS_T_NUMBER, MS_DIM_RATE, NONNEGATIVE, .def = "0",
+     .doc = "Constant production per lesion (level per day), for example by stroma."},
+    {"factors.*.initial", MS_T_NUMBER, MS_DIM_NONE, NONNEGATIVE, .def = "0",
+     .doc = "Level when a lesion is founded."},
+    {"factors.*.production", MS_T_MAP, .ref = "states",
+     .doc = "Production per tumour cell by state (level per cell per day); states not listed "
+            "produce none. Loci scale it per clone (`loci.<name>.production`)."},
+    {"factors.*.production.*", MS_T_NUMBER, MS_DIM_RATE, NONNEGATIVE,
+     .doc = "Production per cell in this state."},
+
+    /* ------------------------------------------------------------ modifiers */
+    {"modifiers", MS_T_LIST,
+     .doc = "Hill terms by which factor levels modulate per-cell rates. Each multiplies its "
+            "target rate by 1 + (max_effect - 1) F^h / (ec50^h + F^h), F the lesion's level; "
+            "several on one rate multiply."},
+    {"modifiers[]", MS_T_SECTION, .doc = "One modifier."},
+    {"modifiers[].factor", MS_T_NAME, .flags = MS_REQUIRED, .ref = "factors",
+     .doc = "The factor whose level acts."},
+    {"modifiers[].rate", MS_T_ENUM, .flags = MS_REQUIRED, .choices = "division|death|transition",
+     .doc = "The rate it acts on."},
+    {"modifiers[].state", MS_T_NAME, .ref = "states",
+     .doc = "For division and death: only cells in this state (default: all states)."},
+    {"modifiers[].from", MS_T_NAME, .ref = "states",
+     .doc = "For transitions: the transition's start state (required with rate: transition)."},
+    {"modifiers[].to", MS_T_NAME, .ref = "states",
+     .doc = "For transitions: the transition's end state (required with rate: transition)."},
+    {"modifiers[].max_effect", MS_T_NUMBER, MS_DIM_NONE, .flags = MS_REQUIRED | MS_LO_CLOSED,
+     .lo = 0, .doc = "Fold change of the rate at saturating level (below 1 inhibits)."},
+    {"modifiers[].ec50", MS_T_NUMBER, MS_DIM_NONE, REQUIRED_POSITIVE,
+     .doc = "Level giving half the maximal effect."},
+    {"modifiers[].hill", MS_T_NUMBER, MS_DIM_NONE, POSITIVE, .def = "1",
+     .doc = "Hill coefficient (steepness)."},
 
     /* ------------------------------------------------------------ drugs */
     {"drugs", MS_T_MAP, .doc = "Drugs by name, with their pharmacokinetics."},
@@ -308,6 +354,8 @@ char *metasim_schema_reference(void)
         "- `arms.<name>.doses[].interval` is required when `additional` is above 0.\n"
         "- State names are unique; `cycling` and `dormant` always exist.\n"
         "- A transition goes between two different states, and each pair appears once per site.\n"
-        "- At most 64 loci.\n");
+        "- At most 64 loci.\n"
+        "- A modifier of division or death names no `from`/`to`; one of a transition names\n"
+        "  `from` and `to` (a transition declared at some site) and no `state`.\n");
     return ms_strbuf_take(&sb);
 }

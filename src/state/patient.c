@@ -1,6 +1,7 @@
 /* Patients, lesions, compartments and the clone table (see patient_internal.h). */
 #include "state/patient_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,9 +82,15 @@ uint32_t ms_patient_add_lesion(ms_patient *p, uint32_t site, uint32_t parent, do
 {
     if (grow((void **)&p->lesions, &p->cap_lesions, p->n_lesions + 1, sizeof *p->lesions) != 0)
         return MS_NONE;
+    const metasim_model_t *m = p->model;
+    double *factors = malloc((m->n_factors ? m->n_factors : 1) * sizeof *factors);
+    if (!factors)
+        return MS_NONE;
+    for (size_t k = 0; k < m->n_factors; k++)
+        factors[k] = m->factors[k].initial;
     uint32_t id = (uint32_t)p->n_lesions++;
     p->lesions[id] = (ms_lesion){.site = site, .parent = parent, .founder_clone = founder_clone,
-                                 .founded = founded};
+                                 .founded = founded, .factors = factors};
     return id;
 }
 
@@ -130,8 +137,10 @@ int ms_patient_init(ms_patient *p, const metasim_model_t *model)
 
 void ms_patient_free(ms_patient *p)
 {
-    for (size_t i = 0; i < p->n_lesions; i++)
+    for (size_t i = 0; i < p->n_lesions; i++) {
         free(p->lesions[i].comps);
+        free(p->lesions[i].factors);
+    }
     free(p->lesions);
     free(p->clones);
     free(p->by_genotype);
@@ -150,15 +159,20 @@ int ms_patient_copy(ms_patient *dst, const ms_patient *src)
     memcpy(p.clones, src->clones, src->n_clones * sizeof *p.clones);
     memcpy(p.by_genotype, src->by_genotype, src->index_cap * sizeof *p.by_genotype);
     for (size_t i = 0; i < src->n_lesions; i++) {
+        size_t nf = src->model->n_factors ? src->model->n_factors : 1;
         p.lesions[i] = src->lesions[i];
         p.lesions[i].comps = malloc((src->lesions[i].cap_comps ? src->lesions[i].cap_comps : 1) *
                                     sizeof(ms_comp));
-        if (!p.lesions[i].comps) {
+        p.lesions[i].factors = malloc(nf * sizeof(double));
+        if (!p.lesions[i].comps || !p.lesions[i].factors) {
+            free(p.lesions[i].comps);
+            free(p.lesions[i].factors);
             p.n_lesions = i;
             goto fail;
         }
         memcpy(p.lesions[i].comps, src->lesions[i].comps,
                src->lesions[i].n_comps * sizeof(ms_comp));
+        memcpy(p.lesions[i].factors, src->lesions[i].factors, nf * sizeof(double));
     }
     *dst = p;
     return 0;
@@ -221,6 +235,13 @@ int ms_patient_verify(const ms_patient *p, ms_strbuf *why)
             }
             total += c->n;
         }
+        for (size_t k = 0; k < m->n_factors; k++) {
+            if (!(l->factors[k] >= 0) || !isfinite(l->factors[k])) {
+                ms_strbuf_printf(why, "lesion %zu: factor %s has level %g", i,
+                                 m->factors[k].name, l->factors[k]);
+                return -1;
+            }
+        }
         if (total != l->total) {
             ms_strbuf_printf(why, "lesion %zu: total %llu but compartments sum to %llu", i,
                              (unsigned long long)l->total, (unsigned long long)total);
@@ -258,6 +279,11 @@ uint64_t ms_patient_digest(const ms_patient *p)
             /* Summing per-compartment hashes makes the digest independent of their order. */
             digest += mix64(lesion ^ mix64(p->clones[c->clone].loci ^ mix64(c->state)) ^
                             mix64(c->n + UINT64_C(0x9e3779b97f4a7c15)));
+        }
+        for (size_t k = 0; k < p->model->n_factors; k++) {
+            uint64_t bits;
+            memcpy(&bits, &l->factors[k], sizeof bits);
+            digest += mix64(lesion ^ mix64(bits ^ mix64(k + UINT64_C(0x51ed27))));
         }
     }
     return digest;

@@ -34,6 +34,7 @@ typedef struct ms_lesion {
     ms_comp *comps;
     size_t n_comps, cap_comps;
     uint64_t total;         /* sum of comps[].n, kept in step by every update */
+    double *factors;        /* level of each of the model's factors */
 } ms_lesion;
 
 typedef struct ms_clone {
