@@ -454,19 +454,26 @@ static void describe(metasim_model_t *m)
 
 /* ------------------------------------------------------------ loading */
 
-/* The first byte that is not valid UTF-8, or `len` when all are. libfyaml would reject such
- * input too, but a binary file deserves a plain message. */
+/* The first byte that is not valid UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+ * above U+10FFFF), or `len` when all are. libfyaml would reject most such input too, but a
+ * binary file deserves a plain message, and libfyaml 0.7.12 loops forever on some overlong
+ * forms in a directive (found by the fuzzer). */
 static size_t invalid_utf8(const unsigned char *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
         unsigned char c = s[i];
-        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        size_t n = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >> 4) == 0xE ? 3
+                 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
         if (n == 0 || c == 0 || i + n > len)
             return i;
         for (size_t k = 1; k < n; k++)
             if ((s[i + k] & 0xC0) != 0x80)
                 return i;
+        unsigned char c1 = n > 1 ? s[i + 1] : 0;
+        if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0) ||
+            (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 >= 0x90))
+            return i;
         i += n;
     }
     return len;

@@ -15,6 +15,9 @@
 
 #include "model/schema_internal.h"
 
+/* What ms_is_name() accepts, in words. */
+#define NAME_RULE "a name is a letter followed by up to 63 letters, digits and underscores"
+
 /* States that every scenario has; `states` lists the others. */
 static const char *const builtin_states[] = {"cycling", "dormant", NULL};
 
@@ -280,8 +283,7 @@ static void check_scalar(vctx *c, ms_node *n, const ms_field *f)
         break;
     case MS_T_NAME:
         if (!ms_is_name(n->text, n->len)) {
-            ms_strbuf_puts(&why, "a name starts with a letter and holds only letters, digits "
-                                 "and underscores (at most 64)");
+            ms_strbuf_puts(&why, NAME_RULE);
             break;
         }
         n->valid = true;
@@ -483,11 +485,12 @@ static void check_node(vctx *c, ms_node *n, const ms_field *f)
         pop(c, gm);
         for (size_t i = 0; i < n->count && item; i++) {
             ms_node *child = n->items[i];
-            mark m = push(c, "*", child->key, ".");
-            if (!ms_is_name(child->key, strlen(child->key))) {
+            bool named = ms_is_name(child->key, strlen(child->key));
+            /* An invalid key stays out of the path: it is quoted, escaped, in the message. */
+            mark m = push(c, "*", named ? child->key : "", named ? "." : "");
+            if (!named) {
                 ms_strbuf msg = {0};
-                ms_strbuf_puts(&msg, "a name starts with a letter and holds only letters, "
-                                     "digits and underscores (at most 64) (got ");
+                ms_strbuf_puts(&msg, NAME_RULE " (got ");
                 ms_strbuf_quote(&msg, child->key, strlen(child->key), 40);
                 ms_strbuf_puts(&msg, ")");
                 error_at(c, child, 1, "%s", ms_strbuf_str(&msg));

@@ -165,13 +165,13 @@ START_TEST(test_shapes_and_traps)
     metasim_model_destroy(load_bad("scenario: {name: a, seed: yes}\n", METASIM_E_INVALID,
                                    "yes/no word"));
     metasim_model_destroy(load_bad("scenario: {name: 'two words'}\n", METASIM_E_INVALID,
-                                   "scenario.name: a name starts with a letter"));
+                                   "scenario.name: a name is a letter followed by"));
     metasim_model_destroy(load_bad("scenario:\n  name:\n", METASIM_E_INVALID,
                                    "t.yaml:2:3: scenario.name: no value given"));
     metasim_model_destroy(load_bad("scenario: [a]\n", METASIM_E_INVALID,
                                    "scenario: expected a section of fields, got a list"));
     metasim_model_destroy(load_bad("sites: {'bad name': {}}\n", METASIM_E_INVALID,
-                                   "sites.bad name: a name starts with a letter"));
+                                   "t.yaml:1:10: sites: a name is a letter followed by up to 63 letters, digits and underscores (got 'bad name')"));
     metasim_model_destroy(load_bad("a: !!str 5\n", METASIM_E_SYNTAX, "YAML tags"));
     const char nul[] = "scenario: {name: a}\0garbage";
     metasim_model_t *m = NULL;
