@@ -45,18 +45,16 @@ static metasim_model_t *load(const char *yaml)
 }
 
 /* A critical process (b = d) holds its size, so the event rate stays level. */
-static const char critical_yaml[] =
-    "scenario: {name: bench_exact}\n"
-    "time: {horizon: 1e9 d, output_interval: 1e9 d}\n"
-    "sites: {t: {division: {cycling: 1}, death: {cycling: 1}}}\n"
-    "primary: {site: t, initial_cells: 100000}\n"
-    "engine: {exact_below: 1e300, max_step: 1e9 d}\n";
+static const char critical_yaml[] = "scenario: {name: bench_exact}\n"
+                                    "time: {horizon: 1e9 d, output_interval: 1e9 d}\n"
+                                    "sites: {t: {division: {cycling: 1}, death: {cycling: 1}}}\n"
+                                    "primary: {site: t, initial_cells: 100000}\n"
+                                    "engine: {exact_below: 1e300, max_step: 1e9 d}\n";
 
-static const char growth_yaml[] =
-    "scenario: {name: bench_growth}\n"
-    "time: {horizon: 1e5 d}\n"
-    "sites: {t: {division: {cycling: 0.2}, death: {cycling: 0.1}}}\n"
-    "primary: {site: t}\n";
+static const char growth_yaml[] = "scenario: {name: bench_growth}\n"
+                                  "time: {horizon: 1e5 d}\n"
+                                  "sites: {t: {division: {cycling: 0.2}, death: {cycling: 0.1}}}\n"
+                                  "primary: {site: t}\n";
 
 static double bench_exact(int repeats, unsigned long long events)
 {
@@ -78,8 +76,8 @@ static double bench_exact(int repeats, unsigned long long events)
 
 /* The baseline: textbook Gillespie for the same process, recomputing the propensities each
  * event and drawing from GSL's default generator. */
-static double naive_gillespie(gsl_rng *r, double b, double d, double n, double stop_n,
-                              double t_max, unsigned long long *events)
+static double naive_gillespie(gsl_rng *r, double b, double d, double n, double stop_n, double t_max,
+                              unsigned long long *events)
 {
     double t = 0;
     *events = 0;
@@ -170,7 +168,8 @@ int main(int argc, char **argv)
     unsigned long long events = 20000000ULL;
     double exact = bench_exact(repeats, events);
     double naive = bench_naive_rate(repeats, events);
-    printf("exact SSA, pure birth-death (b = d = 1, 1e5 cells), %.0e events per run\n", (double)events);
+    printf("exact SSA, pure birth-death (b = d = 1, 1e5 cells), %.0e events per run\n",
+           (double)events);
     printf("  metasim exact engine     %8.2f M events/s\n", exact / 1e6);
     printf("  naive Gillespie loop     %8.2f M events/s   (ratio metasim/naive %.2f)\n\n",
            naive / 1e6, exact / naive);

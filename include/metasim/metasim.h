@@ -44,15 +44,15 @@ METASIM_API int metasim_version_number(void);
 /* ---------------------------------------------------------------- errors */
 
 /* Every error code, once: X(NAME, value, description). */
-#define METASIM_ERROR_MAP(X)                                                        \
-    X(NOMEM, -1, "out of memory")                                                  \
-    X(IO, -2, "cannot read the file")                                              \
-    X(SYNTAX, -3, "the scenario is not well-formed YAML")                          \
-    X(INVALID, -4, "the scenario breaks a rule of the scenario format")            \
-    X(ARG, -5, "invalid argument")                                                 \
-    X(NOTFOUND, -6, "no such built-in scenario")                                   \
-    X(LIMIT, -7, "the input exceeds a size limit")                                \
-    X(STATE, -8, "the call does not fit the object's state")                        \
+#define METASIM_ERROR_MAP(X)                                                                       \
+    X(NOMEM, -1, "out of memory")                                                                  \
+    X(IO, -2, "cannot read the file")                                                              \
+    X(SYNTAX, -3, "the scenario is not well-formed YAML")                                          \
+    X(INVALID, -4, "the scenario breaks a rule of the scenario format")                            \
+    X(ARG, -5, "invalid argument")                                                                 \
+    X(NOTFOUND, -6, "no such built-in scenario")                                                   \
+    X(LIMIT, -7, "the input exceeds a size limit")                                                 \
+    X(STATE, -8, "the call does not fit the object's state")                                       \
     X(INTERNAL, -9, "an internal consistency check failed (a bug: please report it)")
 
 enum {
@@ -159,12 +159,12 @@ enum {
 
 /* One compartment's size at an output time. Strings belong to the model. */
 typedef struct metasim_sample {
-    double time;       /* d */
-    unsigned lesion;   /* index, in order of founding */
+    double time;     /* d */
+    unsigned lesion; /* index, in order of founding */
     const char *site;
-    unsigned clone;    /* index into the lineage, 0 = founder */
+    unsigned clone; /* index into the lineage, 0 = founder */
     const char *state;
-    double cells;      /* an integer count, as a double so R and Python read it as is */
+    double cells; /* an integer count, as a double so R and Python read it as is */
 } metasim_sample_t;
 
 typedef enum metasim_event_kind {
@@ -191,11 +191,11 @@ typedef struct metasim_writer {
 } metasim_writer_t;
 
 typedef struct metasim_sim_options {
-    unsigned long long seed; /* master seed */
-    unsigned patient;        /* patient index: selects the patient's random streams */
+    unsigned long long seed;        /* master seed */
+    unsigned patient;               /* patient index: selects the patient's random streams */
     const metasim_writer_t *writer; /* NULL for no output; the writer must outlive the sim */
-    double stop_cells;       /* stop when the total burden reaches this; 0 = never */
-    int verify;              /* check every invariant after each step (tests, debugging) */
+    double stop_cells;              /* stop when the total burden reaches this; 0 = never */
+    int verify;                     /* check every invariant after each step (tests, debugging) */
 } metasim_sim_options_t;
 
 /* Changes the stop size (metasim_sim_options_t.stop_cells) of a running simulation, so that a
@@ -213,10 +213,10 @@ METASIM_API int metasim_sim_create(const metasim_model_t *model,
  * exactly. */
 METASIM_API int metasim_sim_run(metasim_sim_t *sim, double t_max, unsigned long long max_events);
 
-METASIM_API double metasim_sim_time(const metasim_sim_t *sim);             /* d */
-METASIM_API double metasim_sim_cells(const metasim_sim_t *sim);            /* tumour cells */
+METASIM_API double metasim_sim_time(const metasim_sim_t *sim);               /* d */
+METASIM_API double metasim_sim_cells(const metasim_sim_t *sim);              /* tumour cells */
 METASIM_API unsigned long long metasim_sim_events(const metasim_sim_t *sim); /* so far */
-METASIM_API size_t metasim_sim_clones(const metasim_sim_t *sim);         /* lineage size */
+METASIM_API size_t metasim_sim_clones(const metasim_sim_t *sim);             /* lineage size */
 
 /* The level of factor `factor` (in declaration order) at lesion `lesion`; NaN when either
  * index is out of range. */
@@ -224,10 +224,10 @@ METASIM_API double metasim_sim_factor(const metasim_sim_t *sim, size_t lesion, s
 
 /* One clone of the lineage. */
 typedef struct metasim_clone_info {
-    unsigned parent;          /* index of the clone it arose from; itself for the founder */
-    unsigned origin_lesion;   /* lesion where it arose */
-    double born;              /* d */
-    unsigned long long loci;  /* bit k set: locus k mutated (metasim_model_locus_name()) */
+    unsigned parent;         /* index of the clone it arose from; itself for the founder */
+    unsigned origin_lesion;  /* lesion where it arose */
+    double born;             /* d */
+    unsigned long long loci; /* bit k set: locus k mutated (metasim_model_locus_name()) */
 } metasim_clone_info_t;
 
 /* Fills *info for clone `clone` (0 <= clone < metasim_sim_clones()); METASIM_E_ARG otherwise. */

@@ -8,7 +8,7 @@
 #define METASIM_VERSION_STRING "0.1.0"
 
 /* One integer that orders releases: major * 10000 + minor * 100 + patch. */
-#define METASIM_VERSION_NUMBER \
+#define METASIM_VERSION_NUMBER                                                                     \
     (METASIM_VERSION_MAJOR * 10000 + METASIM_VERSION_MINOR * 100 + METASIM_VERSION_PATCH)
 
 #endif

@@ -6,15 +6,12 @@
 const char *metasim_strerror(int code)
 {
     switch (code) {
-    case METASIM_OK:
-        return "success";
-#define METASIM_ERROR_CASE(name, value, text) \
-    case METASIM_E_##name:                    \
-        return text;
+    case METASIM_OK: return "success";
+#define METASIM_ERROR_CASE(name, value, text)                                                      \
+    case METASIM_E_##name: return text;
         METASIM_ERROR_MAP(METASIM_ERROR_CASE)
 #undef METASIM_ERROR_CASE
-    default:
-        return "unknown error";
+    default: return "unknown error";
     }
 }
 

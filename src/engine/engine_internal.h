@@ -25,8 +25,8 @@ typedef struct ms_rates {
     double birth_same; /* divisions whose new daughter keeps the genotype */
     double birth_mut;  /* divisions whose new daughter acquires at least one locus */
     double death;
-    double out;        /* state transitions out, summed */
-    double total;      /* sum of the above */
+    double out;   /* state transitions out, summed */
+    double total; /* sum of the above */
 } ms_rates;
 
 /* Per-clone constants derived from the genotype. */
@@ -38,9 +38,9 @@ typedef struct ms_clone_traits {
 /* What a lesion's state does to its cells' rates over a step: density dependence and the
  * factor modifiers, evaluated at the step's start. Arrays live in the sim's workspace. */
 typedef struct ms_env {
-    double density;    /* f(N), 1 without density dependence */
-    double *division;  /* per state: product of the division modifiers */
-    double *death;     /* per state: product of the death modifiers */
+    double density;     /* f(N), 1 without density dependence */
+    double *division;   /* per state: product of the division modifiers */
+    double *death;      /* per state: product of the death modifiers */
     double *transition; /* per transition of the lesion's site: its modified rate */
 } ms_env;
 
@@ -52,11 +52,11 @@ typedef struct ms_arrival {
 /* Per-compartment step bookkeeping, indexed like the lesion's compartments. */
 typedef struct ms_comp_step {
     ms_rates r;
-    uint64_t end;    /* leaping compartments: count at the step's end */
-    bool leaping;    /* this step, the compartment leaps (from `from`) */
-    bool in_ssa;     /* counted in the SSA's total propensity */
-    double from;     /* time its leap starts */
-    uint64_t start;  /* count at the step's start (0 for compartments new in the step) */
+    uint64_t end;   /* leaping compartments: count at the step's end */
+    bool leaping;   /* this step, the compartment leaps (from `from`) */
+    bool in_ssa;    /* counted in the SSA's total propensity */
+    double from;    /* time its leap starts */
+    uint64_t start; /* count at the step's start (0 for compartments new in the step) */
 } ms_comp_step;
 
 struct metasim_sim {
@@ -78,8 +78,8 @@ struct metasim_sim {
     size_t cap_cs;
     ms_arrival *queue;
     size_t n_queue, head_queue, cap_queue;
-    double extinct_at; /* latest extinction time of a compartment during the step */
-    ms_env env;        /* arrays sized for the model at creation */
+    double extinct_at;  /* latest extinction time of a compartment during the step */
+    ms_env env;         /* arrays sized for the model at creation */
     uint64_t truncated; /* lineages whose emissions were cut at the nesting limit */
 };
 

@@ -57,8 +57,8 @@ void ms_engine_factors(metasim_sim_t *s, ms_lesion *l, double tau)
         for (size_t i = 0; i < l->n_comps; i++) {
             double p = production(s, &l->comps[i], k);
             if (p > 0)
-                level += p * weighted_area((double)s->cs[i].start, (double)l->comps[i].n,
-                                           f->decay, tau);
+                level +=
+                    p * weighted_area((double)s->cs[i].start, (double)l->comps[i].n, f->decay, tau);
         }
         l->factors[k] = level > 0 ? level : 0;
     }

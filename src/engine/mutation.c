@@ -37,7 +37,7 @@ uint64_t ms_engine_mutate(metasim_sim_t *s, uint64_t parent)
     if (first == m->n_loci)
         first = last_free; /* rounding left x past the end: the last free locus */
     if (first == m->n_loci)
-        return parent;     /* no free locus: cannot happen when 1 - none > 0 */
+        return parent; /* no free locus: cannot happen when 1 - none > 0 */
     loci |= UINT64_C(1) << first;
     for (size_t k = first + 1; k < m->n_loci; k++)
         if (!(parent >> k & 1) && gsl_rng_uniform(s->rng) < m->loci[k].mutation_probability)

@@ -46,14 +46,12 @@ int ms_engine_traits(metasim_sim_t *s, uint32_t clone)
 double ms_engine_density(const ms_site *site, double n)
 {
     switch (site->growth) {
-    case MS_GROWTH_LOGISTIC:
-        return 1.0 - n / site->capacity;
+    case MS_GROWTH_LOGISTIC: return 1.0 - n / site->capacity;
     case MS_GROWTH_GOMPERTZ:
         if (site->capacity <= 1.0)
             return n < 1.0 ? 1.0 : 0.0;
         return n <= 1.0 ? 1.0 : log(site->capacity / n) / log(site->capacity);
-    case MS_GROWTH_EXPONENTIAL:
-        break;
+    case MS_GROWTH_EXPONENTIAL: break;
     }
     return 1.0;
 }

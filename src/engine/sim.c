@@ -97,8 +97,11 @@ int metasim_sim_snapshot(const metasim_sim_t *s, const metasim_writer_t *w)
     for (size_t i = 0; i < s->p.n_lesions; i++) {
         const ms_lesion *l = &s->p.lesions[i];
         for (size_t k = 0; k < l->n_comps; k++) {
-            metasim_sample_t x = {s->p.t, (unsigned)i, m->sites[l->site].name,
-                                  l->comps[k].clone, m->states[l->comps[k].state],
+            metasim_sample_t x = {s->p.t,
+                                  (unsigned)i,
+                                  m->sites[l->site].name,
+                                  l->comps[k].clone,
+                                  m->states[l->comps[k].state],
                                   (double)l->comps[k].n};
             if (w->sample(w->user, &x) != 0)
                 return METASIM_E_IO;

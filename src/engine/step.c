@@ -197,8 +197,8 @@ static int emit(step_ctx *c, uint32_t k, uint64_t count, double from, double g)
         left += w[j] = fabs(g * tau) < 1e-9 ? 1.0 : exp(g * width * j);
     uint64_t rest = count;
     for (int j = 0; j < AGGREGATE_BINS && rest > 0 && rc == 0; j++) {
-        uint64_t here = j == AGGREGATE_BINS - 1 ? rest
-                                                : ms_ran_binomial64(c->s->rng, w[j] / left, rest);
+        uint64_t here =
+            j == AGGREGATE_BINS - 1 ? rest : ms_ran_binomial64(c->s->rng, w[j] / left, rest);
         left -= w[j];
         rest -= here;
         rc = grow(c, k, here, from + width * (j + 0.5));
@@ -413,10 +413,9 @@ static int ssa(step_ctx *c)
     refresh_propensity(c);
     unsigned since_refresh = 0;
     for (;;) {
-        double next_arrival =
-            s->head_queue < s->n_queue ? s->queue[s->head_queue].t : INFINITY;
-        double dt = c->propensity > 0 ? -log(gsl_rng_uniform_pos(s->rng)) / c->propensity
-                                      : INFINITY;
+        double next_arrival = s->head_queue < s->n_queue ? s->queue[s->head_queue].t : INFINITY;
+        double dt =
+            c->propensity > 0 ? -log(gsl_rng_uniform_pos(s->rng)) / c->propensity : INFINITY;
         if (c->now + dt >= next_arrival || c->now + dt >= c->t1) {
             if (next_arrival < c->t1 && next_arrival <= c->now + dt) {
                 /* Memorylessness: the waiting time is drawn afresh after the arrival. */

@@ -9,8 +9,8 @@
 static int write_sample(void *user, const metasim_sample_t *x)
 {
     /* %.17g keeps times exact; names are identifiers, so they need no quoting. */
-    return fprintf((FILE *)user, "%.17g,%u,%s,%u,%s,%.17g\n", x->time, x->lesion, x->site,
-                   x->clone, x->state, x->cells) < 0;
+    return fprintf((FILE *)user, "%.17g,%u,%s,%u,%s,%.17g\n", x->time, x->lesion, x->site, x->clone,
+                   x->state, x->cells) < 0;
 }
 
 int metasim_csv_writer_open(const char *path, metasim_writer_t *writer)

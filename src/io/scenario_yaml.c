@@ -158,8 +158,7 @@ static ms_node *convert(reader *r, struct fy_node *fyn, int depth, int fallback_
     }
     enum fy_node_type type = fyn ? fy_node_get_type(fyn) : FYNT_SCALAR;
     if (type == FYNT_MAPPING || type == FYNT_SEQUENCE) {
-        ms_node *out =
-            ms_node_new(type == FYNT_MAPPING ? MS_NODE_MAP : MS_NODE_LIST, line, col);
+        ms_node *out = ms_node_new(type == FYNT_MAPPING ? MS_NODE_MAP : MS_NODE_LIST, line, col);
         return out ? convert_children(r, fyn, out, depth) : NULL;
     }
     ms_node *out = ms_node_new(MS_NODE_SCALAR, line, col);

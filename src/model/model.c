@@ -104,8 +104,8 @@ static int build_transitions(metasim_model_t *m, const ms_node *s, ms_site *site
 {
     const ms_node *list = get(s, "transitions");
     site->n_transitions = list ? list->count : 0;
-    site->transitions = calloc(site->n_transitions ? site->n_transitions : 1,
-                               sizeof *site->transitions);
+    site->transitions =
+        calloc(site->n_transitions ? site->n_transitions : 1, sizeof *site->transitions);
     if (!site->transitions)
         return METASIM_E_NOMEM;
     for (size_t k = 0; k < site->n_transitions; k++) {
@@ -147,16 +147,15 @@ static int build_sites(metasim_model_t *m, const ms_node *sites)
         site->lethal_cells = num(s, "lethal_cells");
         flow += site->blood_flow;
         if (site->growth != MS_GROWTH_EXPONENTIAL && !written(s, "capacity"))
-            rule_error(m, get(s, "growth"), "sites.%s.growth: %s growth needs a 'capacity'",
-                       s->key, get(s, "growth")->text);
+            rule_error(m, get(s, "growth"), "sites.%s.growth: %s growth needs a 'capacity'", s->key,
+                       get(s, "growth")->text);
         if (site->growth == MS_GROWTH_EXPONENTIAL && written(s, "capacity"))
             rule_error(m, get(s, "capacity"),
                        "sites.%s.capacity: has no effect with exponential growth (set growth "
                        "to logistic or gompertz, or remove capacity)",
                        s->key);
         if (read_rates(m, get(s, "division"), &site->division) != 0 ||
-            read_rates(m, get(s, "death"), &site->death) != 0 ||
-            build_transitions(m, s, site) != 0)
+            read_rates(m, get(s, "death"), &site->death) != 0 || build_transitions(m, s, site) != 0)
             return METASIM_E_NOMEM;
     }
     /* Shares are fractions of one circulation; allow for rounding in hand-written decimals. */
@@ -257,8 +256,8 @@ static int build_loci(metasim_model_t *m, const ms_node *loci)
         return METASIM_E_NOMEM;
     for (size_t i = 0; i < m->n_loci; i++) {
         const ms_node *l = loci->items[i];
-        m->loci[i] = (ms_locus){l->key, num(l, "mutation_probability"),
-                                num(l, "division_effect"), num(l, "death_effect"), NULL};
+        m->loci[i] = (ms_locus){l->key, num(l, "mutation_probability"), num(l, "division_effect"),
+                                num(l, "death_effect"), NULL};
         if (read_per_factor(m, get(l, "production"), 1.0, &m->loci[i].production) != 0)
             return METASIM_E_NOMEM;
     }
@@ -289,17 +288,15 @@ static int build_drugs(metasim_model_t *m, const ms_node *drugs)
         for (size_t k = 0; k < 2; k++) {
             int oral = drug->route == MS_ROUTE_ORAL;
             if (oral && k == 0 && !written(pk, oral_only[k]))
-                rule_error(m, get(pk, "route"), "drugs.%s.pk.route: oral dosing needs '%s'",
-                           d->key, oral_only[k]);
+                rule_error(m, get(pk, "route"), "drugs.%s.pk.route: oral dosing needs '%s'", d->key,
+                           oral_only[k]);
             if (!oral && written(pk, oral_only[k]))
                 rule_error(m, get(pk, oral_only[k]),
-                           "drugs.%s.pk.%s: applies only to the oral route", d->key,
-                           oral_only[k]);
+                           "drugs.%s.pk.%s: applies only to the oral route", d->key, oral_only[k]);
             int two = drug->pk_model == MS_PK_TWO_COMPARTMENT;
             if (two && !written(pk, two_only[k]))
-                rule_error(m, get(pk, "model"),
-                           "drugs.%s.pk.model: two compartments need '%s'", d->key,
-                           two_only[k]);
+                rule_error(m, get(pk, "model"), "drugs.%s.pk.model: two compartments need '%s'",
+                           d->key, two_only[k]);
             if (!two && written(pk, two_only[k]))
                 rule_error(m, get(pk, two_only[k]),
                            "drugs.%s.pk.%s: applies only to two-compartment models", d->key,
@@ -352,8 +349,8 @@ static int build_arms(metasim_model_t *m, const ms_node *arms)
                            a->key, k);
             if (dose->additional > 0 && dose->infusion > dose->interval && dose->interval > 0)
                 rule_error(m, get(d, "infusion"),
-                           "arms.%s.doses[%zu].infusion: longer than the dosing interval",
-                           a->key, k);
+                           "arms.%s.doses[%zu].infusion: longer than the dosing interval", a->key,
+                           k);
         }
     }
     return 0;
@@ -435,11 +432,9 @@ static void describe(metasim_model_t *m)
         ms_strbuf_printf(&sb, "; %zu modifier%s", m->n_modifiers, m->n_modifiers == 1 ? "" : "s");
     ms_strbuf_printf(&sb, "\n  drugs (%zu):", m->n_drugs);
     for (size_t i = 0; i < m->n_drugs; i++)
-        ms_strbuf_printf(&sb, "%s %s (%s, %s, half-life %.3g d)", i ? "," : "",
-                         m->drugs[i].name,
+        ms_strbuf_printf(&sb, "%s %s (%s, %s, half-life %.3g d)", i ? "," : "", m->drugs[i].name,
                          m->drugs[i].pk_model == MS_PK_ONE_COMPARTMENT ? "1-cpt" : "2-cpt",
-                         m->drugs[i].route == MS_ROUTE_IV ? "iv" : "oral",
-                         m->drugs[i].half_life);
+                         m->drugs[i].route == MS_ROUTE_IV ? "iv" : "oral", m->drugs[i].half_life);
     ms_strbuf_printf(&sb, "\n  arms (%zu):", m->n_arms);
     for (size_t i = 0; i < m->n_arms; i++) {
         uint64_t doses = 0;
@@ -463,16 +458,19 @@ static size_t invalid_utf8(const unsigned char *s, size_t len)
     size_t i = 0;
     while (i < len) {
         unsigned char c = s[i];
-        size_t n = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >> 4) == 0xE ? 3
-                 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+        size_t n = c < 0x80                   ? 1
+                   : (c >= 0xC2 && c <= 0xDF) ? 2
+                   : (c >> 4) == 0xE          ? 3
+                   : (c >= 0xF0 && c <= 0xF4) ? 4
+                                              : 0;
         if (n == 0 || c == 0 || i + n > len)
             return i;
         for (size_t k = 1; k < n; k++)
             if ((s[i + k] & 0xC0) != 0x80)
                 return i;
         unsigned char c1 = n > 1 ? s[i + 1] : 0;
-        if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0) ||
-            (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 >= 0x90))
+        if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0) || (c == 0xF0 && c1 < 0x90) ||
+            (c == 0xF4 && c1 >= 0x90))
             return i;
         i += n;
     }

@@ -62,14 +62,14 @@ typedef struct ms_drug {
     const char *name;
     ms_pk_model pk_model;
     ms_route route;
-    double half_life, volume;         /* d, L */
-    double absorption_rate;           /* /d; 0 unless oral */
-    double bioavailability;           /* fraction */
+    double half_life, volume;              /* d, L */
+    double absorption_rate;                /* /d; 0 unless oral */
+    double bioavailability;                /* fraction */
     double peripheral_volume, clearance_q; /* L, L/d; 0 unless two compartments */
 } ms_drug;
 
 typedef struct ms_dose {
-    size_t drug; /* index into drugs */
+    size_t drug;                              /* index into drugs */
     double amount, start, interval, infusion; /* mg, d, d, d */
     uint64_t additional;
 } ms_dose;

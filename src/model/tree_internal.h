@@ -17,7 +17,7 @@ typedef struct ms_node {
     char *key;             /* the key in the parent map, or NULL */
     char *text;            /* scalar text, NUL-terminated (may hold NUL bytes before len) */
     size_t len;
-    bool plain;            /* an unquoted scalar: only plain scalars can be numbers */
+    bool plain;             /* an unquoted scalar: only plain scalars can be numbers */
     struct ms_node *parent; /* NULL for the root */
     struct ms_node **items; /* map entries (in file order) or list items */
     size_t count;

@@ -17,22 +17,36 @@ typedef struct unit {
     double factor; /* value in canonical units of one of this unit */
 } unit;
 
-static const unit time_units[] = {
-    {"s", 1.0 / 86400}, {"sec", 1.0 / 86400},  {"second", 1.0 / 86400},
-    {"seconds", 1.0 / 86400}, {"min", 1.0 / 1440}, {"minute", 1.0 / 1440},
-    {"minutes", 1.0 / 1440}, {"h", 1.0 / 24},   {"hour", 1.0 / 24},
-    {"hours", 1.0 / 24},  {"d", 1},            {"day", 1},
-    {"days", 1},          {"w", 7},            {"week", 7},
-    {"weeks", 7},         {"mo", 365.25 / 12}, {"month", 365.25 / 12},
-    {"months", 365.25 / 12}, {"y", 365.25},    {"yr", 365.25},
-    {"year", 365.25},     {"years", 365.25},   {NULL, 0}};
+static const unit time_units[] = {{"s", 1.0 / 86400},
+                                  {"sec", 1.0 / 86400},
+                                  {"second", 1.0 / 86400},
+                                  {"seconds", 1.0 / 86400},
+                                  {"min", 1.0 / 1440},
+                                  {"minute", 1.0 / 1440},
+                                  {"minutes", 1.0 / 1440},
+                                  {"h", 1.0 / 24},
+                                  {"hour", 1.0 / 24},
+                                  {"hours", 1.0 / 24},
+                                  {"d", 1},
+                                  {"day", 1},
+                                  {"days", 1},
+                                  {"w", 7},
+                                  {"week", 7},
+                                  {"weeks", 7},
+                                  {"mo", 365.25 / 12},
+                                  {"month", 365.25 / 12},
+                                  {"months", 365.25 / 12},
+                                  {"y", 365.25},
+                                  {"yr", 365.25},
+                                  {"year", 365.25},
+                                  {"years", 365.25},
+                                  {NULL, 0}};
 static const unit mass_units[] = {{"ng", 1e-6}, {"ug", 1e-3}, {"mg", 1},
                                   {"g", 1e3},   {"kg", 1e6},  {NULL, 0}};
 static const unit volume_units[] = {{"uL", 1e-6}, {"mL", 1e-3}, {"ml", 1e-3}, {"dL", 0.1},
                                     {"L", 1},     {"l", 1},     {NULL, 0}};
-static const unit conc_units[] = {{"ng/mL", 1e-3}, {"ug/L", 1e-3}, {"ug/mL", 1},
-                                  {"mg/L", 1},     {"mg/mL", 1e3}, {"g/L", 1e3},
-                                  {NULL, 0}};
+static const unit conc_units[] = {{"ng/mL", 1e-3}, {"ug/L", 1e-3}, {"ug/mL", 1}, {"mg/L", 1},
+                                  {"mg/mL", 1e3},  {"g/L", 1e3},   {NULL, 0}};
 static const unit cell_units[] = {{"cells", 1}, {"cell", 1}, {NULL, 0}};
 static const unit fraction_units[] = {{"%", 0.01}, {NULL, 0}};
 
@@ -194,15 +208,12 @@ static int is_word(const char *text, size_t len, const char *const *words)
 
 int ms_units_parse(const char *text, size_t len, ms_dim dim, double *value, ms_strbuf *why)
 {
-    static const char *const bool_words[] = {"yes", "no",    "on",    "off",  "true",
-                                             "false", "Yes", "No",    "On",   "Off",
-                                             "True",  "False", "YES", "NO",   "ON",
-                                             "OFF",   "TRUE", "FALSE", "y",   "n",
-                                             "Y",     "N",    NULL};
-    static const char *const special_words[] = {".inf", "-.inf", "+.inf", ".Inf", ".INF",
-                                                ".nan", ".NaN",  ".NAN",  "inf",  "-inf",
-                                                "nan",  "NaN",   "Inf",   "-Inf", "infinity",
-                                                "Infinity", NULL};
+    static const char *const bool_words[] = {
+        "yes", "no", "on", "off", "true", "false", "Yes", "No", "On", "Off", "True", "False",
+        "YES", "NO", "ON", "OFF", "TRUE", "FALSE", "y",   "n",  "Y",  "N",   NULL};
+    static const char *const special_words[] = {
+        ".inf", "-.inf", "+.inf", ".Inf", ".INF", ".nan",     ".NaN",     ".NAN", "inf",
+        "-inf", "nan",   "NaN",   "Inf",  "-Inf", "infinity", "Infinity", NULL};
     while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t'))
         len--;
     if (len == 0) {

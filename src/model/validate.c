@@ -325,8 +325,7 @@ static void check_scalar(vctx *c, ms_node *n, const ms_field *f)
         break;
     case MS_T_SECTION:
     case MS_T_MAP:
-    case MS_T_LIST:
-        break;
+    case MS_T_LIST: break;
     }
     if (!n->valid) {
         got(&why, n);
@@ -364,10 +363,10 @@ static void complete_section(vctx *c, ms_node *n)
         if (strcmp(leaf, "*") == 0 || ms_node_get(n, leaf))
             continue;
         if (f->flags & MS_REQUIRED) {
-            const char *what = f->type == MS_T_SECTION  ? "section"
-                               : f->type == MS_T_MAP    ? "map"
-                               : f->type == MS_T_LIST   ? "list"
-                                                        : "field";
+            const char *what = f->type == MS_T_SECTION ? "section"
+                               : f->type == MS_T_MAP   ? "map"
+                               : f->type == MS_T_LIST  ? "list"
+                                                       : "field";
             error_at(c, n, 1, "missing required %s '%s'", what, leaf);
             continue;
         }

@@ -33,8 +33,8 @@ void ms_stream_init(ms_stream *s, uint64_t seed, uint32_t patient, uint32_t arm,
 static void next_block(ms_stream *s)
 {
     philox4x32_key_t key = {{s->key[0], s->key[1]}};
-    philox4x32_ctr_t ctr = {{(uint32_t)s->block, (uint32_t)(s->block >> 32) | s->ctr[1],
-                             s->ctr[2], s->ctr[3]}};
+    philox4x32_ctr_t ctr = {
+        {(uint32_t)s->block, (uint32_t)(s->block >> 32) | s->ctr[1], s->ctr[2], s->ctr[3]}};
     philox4x32_ctr_t out = philox4x32_R(10, ctr, key);
     for (int i = 0; i < 4; i++)
         s->out[i] = out.v[i];
@@ -86,9 +86,9 @@ static double philox_get_double(void *state)
 }
 
 static const gsl_rng_type philox_type = {
-    "philox4x32_10",  /* name */
-    0xffffffffUL,     /* max of get() */
-    0,                /* min of get() */
+    "philox4x32_10", /* name */
+    0xffffffffUL,    /* max of get() */
+    0,               /* min of get() */
     sizeof(ms_stream),
     philox_set,
     philox_get,

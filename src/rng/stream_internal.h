@@ -18,11 +18,11 @@
 #define MS_STREAM_BLOCK_MASK UINT64_C(0xffffffffffff)
 
 typedef struct ms_stream {
-    uint32_t key[2];  /* seed, low word first */
-    uint32_t ctr[4];  /* counter template: {0, purpose << 16, patient, arm} */
-    uint32_t out[4];  /* the current block's output */
-    unsigned pos;     /* next word of out to hand out; 4 when out is used up */
-    uint64_t block;   /* index of the next block to compute, below 2^48 */
+    uint32_t key[2]; /* seed, low word first */
+    uint32_t ctr[4]; /* counter template: {0, purpose << 16, patient, arm} */
+    uint32_t out[4]; /* the current block's output */
+    unsigned pos;    /* next word of out to hand out; 4 when out is used up */
+    uint64_t block;  /* index of the next block to compute, below 2^48 */
 } ms_stream;
 
 /* Keys `s` as the stream (seed, patient, arm, purpose) and rewinds it to its first word. Only the

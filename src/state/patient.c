@@ -89,8 +89,11 @@ uint32_t ms_patient_add_lesion(ms_patient *p, uint32_t site, uint32_t parent, do
     for (size_t k = 0; k < m->n_factors; k++)
         factors[k] = m->factors[k].initial;
     uint32_t id = (uint32_t)p->n_lesions++;
-    p->lesions[id] = (ms_lesion){.site = site, .parent = parent, .founder_clone = founder_clone,
-                                 .founded = founded, .factors = factors};
+    p->lesions[id] = (ms_lesion){.site = site,
+                                 .parent = parent,
+                                 .founder_clone = founder_clone,
+                                 .founded = founded,
+                                 .factors = factors};
     return id;
 }
 
@@ -120,10 +123,9 @@ int ms_patient_init(ms_patient *p, const metasim_model_t *model)
     if (rebuild_index(p, 16) != 0)
         return METASIM_E_NOMEM;
     uint32_t founder = ms_patient_clone(p, 0, MS_NONE, 0.0, 0);
-    uint32_t lesion = founder == MS_NONE
-                          ? MS_NONE
-                          : ms_patient_add_lesion(p, (uint32_t)model->primary_site, MS_NONE,
-                                                  0.0, founder);
+    uint32_t lesion = founder == MS_NONE ? MS_NONE
+                                         : ms_patient_add_lesion(p, (uint32_t)model->primary_site,
+                                                                 MS_NONE, 0.0, founder);
     uint32_t comp = lesion == MS_NONE
                         ? MS_NONE
                         : ms_lesion_comp(&p->lesions[lesion], founder, MS_STATE_CYCLING);
@@ -161,8 +163,8 @@ int ms_patient_copy(ms_patient *dst, const ms_patient *src)
     for (size_t i = 0; i < src->n_lesions; i++) {
         size_t nf = src->model->n_factors ? src->model->n_factors : 1;
         p.lesions[i] = src->lesions[i];
-        p.lesions[i].comps = malloc((src->lesions[i].cap_comps ? src->lesions[i].cap_comps : 1) *
-                                    sizeof(ms_comp));
+        p.lesions[i].comps =
+            malloc((src->lesions[i].cap_comps ? src->lesions[i].cap_comps : 1) * sizeof(ms_comp));
         p.lesions[i].factors = malloc(nf * sizeof(double));
         if (!p.lesions[i].comps || !p.lesions[i].factors) {
             free(p.lesions[i].comps);
@@ -237,8 +239,8 @@ int ms_patient_verify(const ms_patient *p, ms_strbuf *why)
         }
         for (size_t k = 0; k < m->n_factors; k++) {
             if (!(l->factors[k] >= 0) || !isfinite(l->factors[k])) {
-                ms_strbuf_printf(why, "lesion %zu: factor %s has level %g", i,
-                                 m->factors[k].name, l->factors[k]);
+                ms_strbuf_printf(why, "lesion %zu: factor %s has level %g", i, m->factors[k].name,
+                                 l->factors[k]);
                 return -1;
             }
         }
@@ -254,8 +256,7 @@ int ms_patient_verify(const ms_patient *p, ms_strbuf *why)
 void ms_patient_print(const ms_patient *p, ms_strbuf *out)
 {
     const metasim_model_t *m = p->model;
-    ms_strbuf_printf(out, "t = %.6g d, %zu clones, %zu lesions\n", p->t, p->n_clones,
-                     p->n_lesions);
+    ms_strbuf_printf(out, "t = %.6g d, %zu clones, %zu lesions\n", p->t, p->n_clones, p->n_lesions);
     for (size_t i = 0; i < p->n_lesions; i++) {
         const ms_lesion *l = &p->lesions[i];
         ms_strbuf_printf(out, "  lesion %zu at %s: %llu cells\n", i, m->sites[l->site].name,

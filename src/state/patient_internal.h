@@ -28,20 +28,20 @@ typedef struct ms_comp {
 
 typedef struct ms_lesion {
     uint32_t site;
-    uint32_t parent;        /* the lesion that seeded this one, or MS_NONE */
+    uint32_t parent; /* the lesion that seeded this one, or MS_NONE */
     uint32_t founder_clone;
-    double founded;         /* d */
+    double founded; /* d */
     ms_comp *comps;
     size_t n_comps, cap_comps;
-    uint64_t total;         /* sum of comps[].n, kept in step by every update */
-    double *factors;        /* level of each of the model's factors */
+    uint64_t total;  /* sum of comps[].n, kept in step by every update */
+    double *factors; /* level of each of the model's factors */
 } ms_lesion;
 
 typedef struct ms_clone {
-    uint32_t parent;        /* MS_NONE for the founder */
+    uint32_t parent; /* MS_NONE for the founder */
     uint32_t origin_lesion;
-    double born;            /* d */
-    uint64_t loci;          /* bit k set: locus k mutated */
+    double born;   /* d */
+    uint64_t loci; /* bit k set: locus k mutated */
 } ms_clone;
 
 typedef struct ms_patient {

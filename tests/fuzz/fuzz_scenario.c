@@ -39,8 +39,8 @@ static void require(int ok, const char *promise, int rc, const char *errmsg)
 {
     if (ok)
         return;
-    fprintf(stderr, "fuzz_scenario: broken promise: %s (rc %d)\n--- errmsg:\n%s---\n", promise,
-            rc, errmsg);
+    fprintf(stderr, "fuzz_scenario: broken promise: %s (rc %d)\n--- errmsg:\n%s---\n", promise, rc,
+            errmsg);
     abort();
 }
 
@@ -60,11 +60,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     require(source && (size == 0 || memcmp(source, data, size) == 0),
             "the source is the text exactly as read", rc, errmsg);
     if (rc == 0)
-        require(nerr == 0 && nsum != 0 && count == 0,
-                "a valid model has a summary and no messages", rc, errmsg);
+        require(nerr == 0 && nsum != 0 && count == 0, "a valid model has a summary and no messages",
+                rc, errmsg);
     else if (rc != METASIM_E_NOMEM)
-        require(nerr != 0 && count != 0 && nsum == 0,
-                "a failed load has messages and no summary", rc, errmsg);
+        require(nerr != 0 && count != 0 && nsum == 0, "a failed load has messages and no summary",
+                rc, errmsg);
     require(lines_name_file(errmsg, name), "every message line starts with the file name", rc,
             errmsg);
     metasim_model_destroy(m);

@@ -182,7 +182,7 @@ static int kfe(double t, const double y[], double dydt[], void *params)
 START_TEST(test_kolmogorov)
 {
     static const double cases[][3] = {
-        {1, 0.5, 2},   {1, 1, 1},     {0.5, 1, 1}, {1, 1 - 1e-9, 1}, {1 + 1e-12, 1, 3},
+        {1, 0.5, 2},    {1, 1, 1},    {0.5, 1, 1}, {1, 1 - 1e-9, 1}, {1 + 1e-12, 1, 3},
         {1, 0.5, 2e-7}, {2, 1, 0.75}, {0, 1, 1},   {1, 0, 1},        {0.5, 1, 20},
     };
     static double y[K_MAX + 1];

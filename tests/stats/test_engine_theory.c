@@ -259,8 +259,8 @@ START_TEST(test_bd_extinction)
             extinct += why == METASIM_STOP_EXTINCT;
             metasim_sim_destroy(s);
         }
-        fails += check_close("1a P(ultimate extinction)", ENGINES[e].name, (double)extinct / M, p,
-                             tol);
+        fails +=
+            check_close("1a P(ultimate extinction)", ENGINES[e].name, (double)extinct / M, p, tol);
         metasim_model_destroy(m);
     }
     ck_assert_int_eq(fails, 0);
@@ -381,8 +381,8 @@ START_TEST(test_bd_leap_scale)
             x[i] = metasim_sim_cells(s);
             metasim_sim_destroy(s);
         }
-        fails += check_close("1e E N(4) from 500", name[e], mean_of(x, M), mean,
-                             N_SE * sqrt(var / M));
+        fails +=
+            check_close("1e E N(4) from 500", name[e], mean_of(x, M), mean, N_SE * sqrt(var / M));
         fails += check_close("1e Var N(4) from 500", name[e], var_of(x, M), var,
                              N_SE * se_variance(var, mu4, M));
         metasim_model_destroy(m);
@@ -453,8 +453,9 @@ START_TEST(test_bd_passage_time)
         }
         double m1 = cur[1], m2 = cur[2], m3 = cur[3], m4 = cur[4];
         /* The second-moment recursion above, as a check of the general one. */
-        double s_check = (2 / (nu * nu) + 2 * q * (prev[1] + m1) / nu +
-                          q * (prev[2] + 2 * prev[1] * m1)) / (1 - q);
+        double s_check =
+            (2 / (nu * nu) + 2 * q * (prev[1] + m1) / nu + q * (prev[2] + 2 * prev[1] * m1)) /
+            (1 - q);
         ck_assert_msg(fabs(s_check - m2) <= 1e-12 * m2, "k %d: S %g vs %g", k, m2, s_check);
         mean += m1;
         var += m2 - m1 * m1;
@@ -466,8 +467,8 @@ START_TEST(test_bd_passage_time)
     const double sd = sqrt(var), mu4 = k4 + 3 * var * var;
     const double mD = D1 / (B1 - D1);
     const double bias_mean = delta * (1 + mD) + mD * e_last;
-    const double bias_sd = delta * sqrt(1 + 3 * mD + 2 * mD * mD) +
-                           sqrt(mD * s_last + 2 * mD * mD * e_last * e_last);
+    const double bias_sd =
+        delta * sqrt(1 + 3 * mD + 2 * mD * mD) + sqrt(mD * s_last + 2 * mD * mD * e_last * e_last);
     printf("stats: 1d theory: E T = %.6g, sd T = %.6g, kurtosis %.4g; step-end bias bounds: mean "
            "%.4g, sd %.4g\n",
            mean, sd, mu4 / (var * var), bias_mean, bias_sd);
@@ -493,8 +494,8 @@ START_TEST(test_bd_passage_time)
         const char *en = ENGINES[e].name;
         fails += check_close("1d E T(100) | reached", en, mean_of(x, n), mean,
                              N_SE * sd / sqrt((double)n) + bm);
-        fails += check_close("1d sd T(100) | reached", en, sqrt(var_of(x, n)), sd,
-                             N_SE * se_sd + bs);
+        fails +=
+            check_close("1d sd T(100) | reached", en, sqrt(var_of(x, n)), sd, N_SE * se_sd + bs);
         metasim_model_destroy(m);
     }
     free(x);
@@ -825,9 +826,9 @@ START_TEST(test_extinction_time)
         fails += check_below("3b KS T_ext vs alpha(t)^100", ENGINES[e].name,
                              ks_one_sample(x[e], N, ext_cdf, &law), crit1);
     }
-    fails += check_below("3b KS T_ext exact vs hybrid", "both",
-                         ks_two_sample(x[EXACT], N, x[HYBRID], N),
-                         ks_critical(FALSE_ALARM) * sqrt(2.0 / N));
+    fails +=
+        check_below("3b KS T_ext exact vs hybrid", "both", ks_two_sample(x[EXACT], N, x[HYBRID], N),
+                    ks_critical(FALSE_ALARM) * sqrt(2.0 / N));
     for (int e = 0; e < N_ENGINES; e++)
         free(x[e]);
     ck_assert_int_eq(fails, 0);
@@ -869,8 +870,8 @@ static int cd_rhs(double t, const double y[], double f[], void *params)
 static void cd_theory(double n0, double t, double out[5])
 {
     gsl_odeiv2_system sys = {cd_rhs, NULL, 5, NULL};
-    gsl_odeiv2_driver *drv = gsl_odeiv2_driver_alloc_y_new(&sys, gsl_odeiv2_step_rk8pd, 1e-3,
-                                                           0, 1e-12);
+    gsl_odeiv2_driver *drv =
+        gsl_odeiv2_driver_alloc_y_new(&sys, gsl_odeiv2_step_rk8pd, 1e-3, 0, 1e-12);
     double y[5] = {n0, 0, 0, 0, 0}, t0 = 0;
     ck_assert_int_eq(gsl_odeiv2_driver_apply(drv, &t0, t, y), GSL_SUCCESS);
     gsl_odeiv2_driver_free(drv);
@@ -945,11 +946,11 @@ START_TEST(test_dormancy_small)
 {
     enum { M = 1000 };
     static const char *const eng[N_ENGINES] = {"exact_below: 1e300", "exact_below: 0",
-                                              "exact_below: 200"};
+                                               "exact_below: 200"};
     int fails = 0;
     for (int e = 0; e < N_ENGINES; e++)
-        fails += cd_check("4a n0 1e3 t 10:", ENGINES[e].name, eng[e], 1000, 10, M,
-                          410 + (unsigned)e);
+        fails +=
+            cd_check("4a n0 1e3 t 10:", ENGINES[e].name, eng[e], 1000, 10, M, 410 + (unsigned)e);
     ck_assert_int_eq(fails, 0);
 }
 END_TEST

@@ -33,8 +33,8 @@ static metasim_model_t *load_bad(const char *text, int want_rc, const char *want
     ck_assert_ptr_nonnull(m);
     ck_assert_msg(rc == want_rc, "rc %d (%s), want %d; messages:\n%s", rc, metasim_strerror(rc),
                   want_rc, metasim_model_errmsg(m));
-    ck_assert_msg(strstr(metasim_model_errmsg(m), want_msg) != NULL, "want '%s' in:\n%s",
-                  want_msg, metasim_model_errmsg(m));
+    ck_assert_msg(strstr(metasim_model_errmsg(m), want_msg) != NULL, "want '%s' in:\n%s", want_msg,
+                  metasim_model_errmsg(m));
     ck_assert_str_eq(metasim_model_summary(m), "");
     ck_assert_str_eq(metasim_model_name(m), "");
     return m;
@@ -113,12 +113,17 @@ START_TEST(test_all_mistakes_reported_in_order)
                        "sites:\n"
                        "  breast: {colonization: 0.1, growth: logistik}\n"
                        "primary: {site: brest}\n";
-    metasim_model_t *m = load_bad(text, METASIM_E_INVALID, "t.yaml:2:17: time.horizon: must be > 0 (got -1 y)");
+    metasim_model_t *m =
+        load_bad(text, METASIM_E_INVALID, "t.yaml:2:17: time.horizon: must be > 0 (got -1 y)");
     const char *msg = metasim_model_errmsg(m);
     ck_assert_uint_eq(metasim_model_error_count(m), 4);
-    const char *a = strstr(msg, "t.yaml:4:12: sites.breast: unknown field 'colonization'; did you mean 'colonisation'?");
-    const char *b = strstr(msg, "t.yaml:4:39: sites.breast.growth: must be one of exponential, logistic, gompertz (got logistik); did you mean 'logistic'?");
-    const char *c = strstr(msg, "t.yaml:5:17: primary.site: unknown site 'brest'; did you mean 'breast'?");
+    const char *a = strstr(
+        msg,
+        "t.yaml:4:12: sites.breast: unknown field 'colonization'; did you mean 'colonisation'?");
+    const char *b = strstr(msg, "t.yaml:4:39: sites.breast.growth: must be one of exponential, "
+                                "logistic, gompertz (got logistik); did you mean 'logistic'?");
+    const char *c =
+        strstr(msg, "t.yaml:5:17: primary.site: unknown site 'brest'; did you mean 'breast'?");
     ck_assert_msg(a && b && c && a < b && b < c, "messages:\n%s", msg);
     metasim_model_destroy(m);
 }
@@ -130,27 +135,27 @@ START_TEST(test_cross_field_rules)
         "scenario: {name: a}\ntime: {horizon: 1}\nsites: {b: {growth: gompertz}}\n"
         "primary: {site: b}\n",
         METASIM_E_INVALID, "t.yaml:3:13: sites.b.growth: gompertz growth needs a 'capacity'"));
-    metasim_model_destroy(load_bad(
-        "scenario: {name: a}\ntime: {horizon: 1}\nsites: {b: {capacity: 1e9}}\n"
-        "primary: {site: b}\n",
-        METASIM_E_INVALID, "sites.b.capacity: has no effect with exponential growth"));
-    metasim_model_destroy(load_bad(
-        "scenario: {name: a}\ntime: {horizon: 1}\n"
-        "sites: {b: {blood_flow: 0.7}, c: {blood_flow: 40 %}}\nprimary: {site: b}\n",
-        METASIM_E_INVALID, "sites: blood_flow shares add up to 1.1, more than 1"));
-    metasim_model_destroy(load_bad(
-        "scenario: {name: a}\ntime: {horizon: 1}\nsites: {b: {}}\nprimary: {site: b}\n"
-        "drugs: {x: {pk: {route: oral, half_life: 1 d, volume: 1 L}}}\n",
-        METASIM_E_INVALID, "drugs.x.pk.route: oral dosing needs 'absorption_rate'"));
+    metasim_model_destroy(
+        load_bad("scenario: {name: a}\ntime: {horizon: 1}\nsites: {b: {capacity: 1e9}}\n"
+                 "primary: {site: b}\n",
+                 METASIM_E_INVALID, "sites.b.capacity: has no effect with exponential growth"));
+    metasim_model_destroy(
+        load_bad("scenario: {name: a}\ntime: {horizon: 1}\n"
+                 "sites: {b: {blood_flow: 0.7}, c: {blood_flow: 40 %}}\nprimary: {site: b}\n",
+                 METASIM_E_INVALID, "sites: blood_flow shares add up to 1.1, more than 1"));
+    metasim_model_destroy(
+        load_bad("scenario: {name: a}\ntime: {horizon: 1}\nsites: {b: {}}\nprimary: {site: b}\n"
+                 "drugs: {x: {pk: {route: oral, half_life: 1 d, volume: 1 L}}}\n",
+                 METASIM_E_INVALID, "drugs.x.pk.route: oral dosing needs 'absorption_rate'"));
     metasim_model_destroy(load_bad(
         "scenario: {name: a}\ntime: {horizon: 1}\nsites: {b: {}}\nprimary: {site: b}\n"
         "drugs: {x: {pk: {half_life: 1 d, volume: 1 L}}}\n"
         "arms: {a: {doses: [{drug: x, amount: 5 mg, additional: 2}]}}\n",
         METASIM_E_INVALID, "arms.a.doses[0].additional: repeated doses need an 'interval'"));
-    metasim_model_destroy(load_bad(
-        "scenario: {name: a}\ntime: {horizon: 1}\nstates: [stem, stem]\nsites: {b: {}}\n"
-        "primary: {site: b}\n",
-        METASIM_E_INVALID, "states[1]: state 'stem' is listed twice"));
+    metasim_model_destroy(
+        load_bad("scenario: {name: a}\ntime: {horizon: 1}\nstates: [stem, stem]\nsites: {b: {}}\n"
+                 "primary: {site: b}\n",
+                 METASIM_E_INVALID, "states[1]: state 'stem' is listed twice"));
 }
 END_TEST
 
@@ -159,11 +164,12 @@ START_TEST(test_shapes_and_traps)
     metasim_model_destroy(load_bad("- a\n- b\n", METASIM_E_INVALID, "a scenario is a map"));
     metasim_model_destroy(load_bad("", METASIM_E_SYNTAX, "the file is empty"));
     metasim_model_destroy(load_bad("a: [\n", METASIM_E_SYNTAX, "YAML syntax"));
-    metasim_model_destroy(load_bad("a: 1\na: 2\n", METASIM_E_SYNTAX, "t.yaml:2:1: YAML syntax: duplicate key"));
+    metasim_model_destroy(
+        load_bad("a: 1\na: 2\n", METASIM_E_SYNTAX, "t.yaml:2:1: YAML syntax: duplicate key"));
     metasim_model_destroy(load_bad("scenario: {name: a, seed: 1.5}\n", METASIM_E_INVALID,
                                    "scenario.seed: must be a whole number (got 1.5)"));
-    metasim_model_destroy(load_bad("scenario: {name: a, seed: yes}\n", METASIM_E_INVALID,
-                                   "yes/no word"));
+    metasim_model_destroy(
+        load_bad("scenario: {name: a, seed: yes}\n", METASIM_E_INVALID, "yes/no word"));
     metasim_model_destroy(load_bad("scenario: {name: 'two words'}\n", METASIM_E_INVALID,
                                    "scenario.name: a name is a letter followed by"));
     metasim_model_destroy(load_bad("scenario:\n  name:\n", METASIM_E_INVALID,
@@ -171,7 +177,8 @@ START_TEST(test_shapes_and_traps)
     metasim_model_destroy(load_bad("scenario: [a]\n", METASIM_E_INVALID,
                                    "scenario: expected a section of fields, got a list"));
     metasim_model_destroy(load_bad("sites: {'bad name': {}}\n", METASIM_E_INVALID,
-                                   "t.yaml:1:10: sites: a name is a letter followed by up to 63 letters, digits and underscores (got 'bad name')"));
+                                   "t.yaml:1:10: sites: a name is a letter followed by up to 63 "
+                                   "letters, digits and underscores (got 'bad name')"));
     metasim_model_destroy(load_bad("a: !!str 5\n", METASIM_E_SYNTAX, "YAML tags"));
     const char nul[] = "scenario: {name: a}\0garbage";
     metasim_model_t *m = NULL;
@@ -194,8 +201,9 @@ START_TEST(test_aliases_expand_within_budget)
     char text[2048] = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
     for (int i = 1; i < 9; i++) {
         char line[128];
-        snprintf(line, sizeof line, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
-                 i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+        snprintf(line, sizeof line,
+                 "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i,
+                 i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
         strcat(text, line);
     }
     metasim_model_destroy(load_bad(text, METASIM_E_LIMIT, "more than 200000 values"));
@@ -241,12 +249,10 @@ START_TEST(test_schema_consistent)
         }
         for (size_t k = 0; k < i; k++)
             ck_assert_str_ne(f->path, ms_schema[k].path);
-        ck_assert_msg(!(f->def && (f->flags & MS_REQUIRED)), "%s: required with default",
-                      f->path);
+        ck_assert_msg(!(f->def && (f->flags & MS_REQUIRED)), "%s: required with default", f->path);
         ck_assert_msg(f->doc && *f->doc, "%s: undocumented", f->path);
         if (f->ref)
-            ck_assert_msg(ms_schema_find(f->ref, strlen(f->ref)) != NULL, "%s: bad ref",
-                          f->path);
+            ck_assert_msg(ms_schema_find(f->ref, strlen(f->ref)) != NULL, "%s: bad ref", f->path);
         if (f->def && (f->type == MS_T_NUMBER || f->type == MS_T_INTEGER)) {
             ms_strbuf why = {0};
             double x = 0;

@@ -3,7 +3,6 @@
 #include "unit_test.h"
 #include <stdlib.h>
 
-
 int main(void)
 {
     SRunner *runner = srunner_create(suite());

@@ -32,8 +32,8 @@ static philox4x32_ctr_t expected_block(uint64_t seed, uint32_t patient, uint32_t
                                        uint32_t purpose, uint64_t block)
 {
     philox4x32_key_t key = {{(uint32_t)seed, (uint32_t)(seed >> 32)}};
-    philox4x32_ctr_t ctr = {{(uint32_t)block, (uint32_t)(block >> 32) | purpose << 16, patient,
-                             arm}};
+    philox4x32_ctr_t ctr = {
+        {(uint32_t)block, (uint32_t)(block >> 32) | purpose << 16, patient, arm}};
     return philox4x32_R(10, ctr, key);
 }
 
@@ -122,14 +122,9 @@ START_TEST(test_equal_keys)
     ms_stream_init(&b, 20240611, 17, 1, 3);
     for (int i = 0; i < 10000; i++) {
         switch (i % 3) {
-        case 0:
-            ck_assert_uint_eq(ms_stream_u32(&a), ms_stream_u32(&b));
-            break;
-        case 1:
-            ck_assert_uint_eq(ms_stream_u64(&a), ms_stream_u64(&b));
-            break;
-        default:
-            ck_assert(ms_stream_uniform(&a) == ms_stream_uniform(&b));
+        case 0: ck_assert_uint_eq(ms_stream_u32(&a), ms_stream_u32(&b)); break;
+        case 1: ck_assert_uint_eq(ms_stream_u64(&a), ms_stream_u64(&b)); break;
+        default: ck_assert(ms_stream_uniform(&a) == ms_stream_uniform(&b));
         }
     }
 }
@@ -289,7 +284,10 @@ START_TEST(test_neighbour_keys_independent)
         uint64_t seed;
         uint32_t patient, arm, purpose;
     } keys[4] = {
-        {1001, 500, 1, 9}, {1000, 501, 1, 9}, {1000, 500, 2, 9}, {1000, 500, 1, 10},
+        {1001, 500, 1, 9},
+        {1000, 501, 1, 9},
+        {1000, 500, 2, 9},
+        {1000, 500, 1, 10},
     };
     const double sd = sqrt(2.0 * (SMOKE_BINS - 1));
     const double se_r = 1 / sqrt((double)SMOKE_N);
@@ -304,8 +302,6 @@ START_TEST(test_neighbour_keys_independent)
     }
 }
 END_TEST
-
-
 
 Suite *suite(void)
 {

@@ -47,12 +47,9 @@ typedef struct law {
 static uint64_t draw(gsl_rng *r, const law *L)
 {
     switch (L->fam) {
-    case POISSON:
-        return ms_ran_poisson64(r, L->a);
-    case BINOMIAL:
-        return ms_ran_binomial64(r, L->a, L->n);
-    case NEGBIN:
-        return ms_ran_negbin64(r, L->a, (double)L->n);
+    case POISSON: return ms_ran_poisson64(r, L->a);
+    case BINOMIAL: return ms_ran_binomial64(r, L->a, L->n);
+    case NEGBIN: return ms_ran_negbin64(r, L->a, (double)L->n);
     }
     return 0;
 }
@@ -62,12 +59,9 @@ static double ratio(const law *L, double k)
 {
     const double n = (double)L->n;
     switch (L->fam) {
-    case POISSON:
-        return L->a / (k + 1);
-    case BINOMIAL:
-        return (n - k) / (k + 1) * (L->a / (1 - L->a));
-    case NEGBIN:
-        return (k + n) / (k + 1) * (1 - L->a);
+    case POISSON: return L->a / (k + 1);
+    case BINOMIAL: return (n - k) / (k + 1) * (L->a / (1 - L->a));
+    case NEGBIN: return (k + n) / (k + 1) * (1 - L->a);
     }
     return 0;
 }
@@ -81,12 +75,9 @@ static double mode(const law *L)
 {
     const double n = (double)L->n, p = L->a;
     switch (L->fam) {
-    case POISSON:
-        return floor(L->a);
-    case BINOMIAL:
-        return fmin(floor((n + 1) * p), n);
-    case NEGBIN:
-        return n > 1 ? floor((n - 1) * (1 - p) / p) : 0;
+    case POISSON: return floor(L->a);
+    case BINOMIAL: return fmin(floor((n + 1) * p), n);
+    case NEGBIN: return n > 1 ? floor((n - 1) * (1 - p) / p) : 0;
     }
     return 0;
 }
@@ -95,12 +86,9 @@ static double law_mean(const law *L)
 {
     const double n = (double)L->n, p = L->a;
     switch (L->fam) {
-    case POISSON:
-        return L->a;
-    case BINOMIAL:
-        return n * p;
-    case NEGBIN:
-        return n * (1 - p) / p;
+    case POISSON: return L->a;
+    case BINOMIAL: return n * p;
+    case NEGBIN: return n * (1 - p) / p;
     }
     return 0;
 }
@@ -112,9 +100,7 @@ static void law_cumulants(const law *L, double *k2, double *k4)
 {
     const double n = (double)L->n, p = L->a, q = 1 - p;
     switch (L->fam) {
-    case POISSON:
-        *k2 = *k4 = L->a;
-        return;
+    case POISSON: *k2 = *k4 = L->a; return;
     case BINOMIAL:
         *k2 = n * p * q;
         *k4 = n * p * q * (1 - 6 * p * q);
@@ -286,12 +272,23 @@ START_TEST(test_binomial_gof)
         uint64_t n;
     } sets[] = {
         /* small n */
-        {0.3, 20}, {0.7, 20}, {0.5, 21}, {0.5, 100}, {0.02, 1000}, {0.99, 1000}, {0.97, 1000},
+        {0.3, 20},
+        {0.7, 20},
+        {0.5, 21},
+        {0.5, 100},
+        {0.02, 1000},
+        {0.99, 1000},
+        {0.97, 1000},
         /* n < 2^31 */
-        {1e-8, 2000000000}, {0.5, 2000000000},
+        {1e-8, 2000000000},
+        {0.5, 2000000000},
         /* n > 2^31 */
-        {1e-9, 5000000000}, {4e-9, 5000000000}, {0.5, 10000000000}, {0.999, 10000000000000},
-        {0.3, 10000000000000}, {2.5e-14, UINT64_C(1) << 53},
+        {1e-9, 5000000000},
+        {4e-9, 5000000000},
+        {0.5, 10000000000},
+        {0.999, 10000000000000},
+        {0.3, 10000000000000},
+        {2.5e-14, UINT64_C(1) << 53},
     };
     for (unsigned i = 0; i < sizeof sets / sizeof *sets; i++) {
         const law L = {BINOMIAL, sets[i].p, sets[i].n};

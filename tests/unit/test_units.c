@@ -22,8 +22,8 @@ static void parse_bad(const char *text, ms_dim dim, const char *reason)
     double x = -12345;
     int rc = ms_units_parse(text, strlen(text), dim, &x, &why);
     ck_assert_msg(rc != 0, "'%s' accepted as %g", text, x);
-    ck_assert_msg(strstr(ms_strbuf_str(&why), reason) != NULL, "'%s': got '%s', want '%s'",
-                  text, ms_strbuf_str(&why), reason);
+    ck_assert_msg(strstr(ms_strbuf_str(&why), reason) != NULL, "'%s': got '%s', want '%s'", text,
+                  ms_strbuf_str(&why), reason);
     ck_assert_double_eq(x, -12345); /* untouched on failure */
     ms_strbuf_free(&why);
 }

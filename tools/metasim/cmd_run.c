@@ -34,8 +34,8 @@ static int on_event(void *user, const metasim_event_t *e)
         return 0;
     }
     tl->clone_lines++;
-    printf("%12.2f  %10s  clone %u arises from clone %u in lesion %u: +%s\n", e->time, "",
-           e->clone, e->parent_clone, e->lesion, e->detail);
+    printf("%12.2f  %10s  clone %u arises from clone %u in lesion %u: +%s\n", e->time, "", e->clone,
+           e->parent_clone, e->lesion, e->detail);
     return 0;
 }
 
@@ -105,8 +105,7 @@ int cmd_run(const cli_args *args)
     const char *seed_from = "scenario";
     double until = 0;
     if (args->seed && parse_u64(args->seed, &seed) != 0) {
-        fprintf(stderr, "metasim run: --seed: expected a whole number >= 0 (got %s)\n",
-                args->seed);
+        fprintf(stderr, "metasim run: --seed: expected a whole number >= 0 (got %s)\n", args->seed);
         return CLI_USAGE;
     }
     if (args->patient && (parse_u64(args->patient, &patient) != 0 || patient > 0xffffffffULL)) {
@@ -115,8 +114,10 @@ int cmd_run(const cli_args *args)
         return CLI_USAGE;
     }
     if (args->until && (metasim_parse_time(args->until, &until) != 0 || until < 0)) {
-        fprintf(stderr, "metasim run: --until: expected a time >= 0 such as 400, 36h or 5y "
-                        "(got %s)\n", args->until);
+        fprintf(stderr,
+                "metasim run: --until: expected a time >= 0 such as 400, 36h or 5y "
+                "(got %s)\n",
+                args->until);
         return CLI_USAGE;
     }
     metasim_model_t *model = NULL;
@@ -138,8 +139,7 @@ int cmd_run(const cli_args *args)
 
     timeline tl = {.model = model, .quiet = args->quiet};
     if (args->csv && metasim_csv_writer_open(args->csv, &tl.csv) != 0) {
-        fprintf(stderr, "metasim run: --csv: cannot create %s: %s\n", args->csv,
-                strerror(errno));
+        fprintf(stderr, "metasim run: --csv: cannot create %s: %s\n", args->csv, strerror(errno));
         metasim_model_destroy(model);
         return CLI_FAILURE;
     }
@@ -180,16 +180,16 @@ int cmd_run(const cli_args *args)
     }
     if (!args->quiet) {
         if (tl.clones_untold)
-            printf("%12s  %10s  (%llu more clones arose; --csv records every clone's size)\n",
-                   "", "", tl.clones_untold);
+            printf("%12s  %10s  (%llu more clones arose; --csv records every clone's size)\n", "",
+                   "", tl.clones_untold);
         printf("%12.2f  %10.3g  %s\n", metasim_sim_time(sim), metasim_sim_cells(sim),
                stop_words(rc));
         tally t = {0};
         metasim_writer_t final = {&t, on_final, NULL};
         metasim_sim_snapshot(sim, &final);
         printf("\nat %.2f d: %.4g cells in %u lesion%s, %zu clones in the lineage, %llu events\n",
-               metasim_sim_time(sim), metasim_sim_cells(sim), t.lesions,
-               t.lesions == 1 ? "" : "s", metasim_sim_clones(sim), metasim_sim_events(sim));
+               metasim_sim_time(sim), metasim_sim_cells(sim), t.lesions, t.lesions == 1 ? "" : "s",
+               metasim_sim_clones(sim), metasim_sim_events(sim));
         for (unsigned i = 0; i < t.lesions; i++)
             printf("  lesion %u (%s): %.4g cells\n", i, t.site[i] ? t.site[i] : "?", t.cells[i]);
     }

@@ -14,17 +14,20 @@
 
 const cli_option cli_opt_quiet = {"quiet", 'q', NULL, "print nothing on success"};
 const cli_option cli_opt_help = {"help", 'h', NULL, "show this help"};
-const cli_option cli_opt_seed = {"seed", 's', "N", "master random seed (default: the scenario's, else drawn)"};
-const cli_option cli_opt_patient = {"patient", 'p', "K", "patient index: selects its random streams (default 0)"};
-const cli_option cli_opt_until = {"until", 'u', "TIME", "simulate up to TIME (e.g. 5y; default: the horizon)"};
+const cli_option cli_opt_seed = {"seed", 's', "N",
+                                 "master random seed (default: the scenario's, else drawn)"};
+const cli_option cli_opt_patient = {"patient", 'p', "K",
+                                    "patient index: selects its random streams (default 0)"};
+const cli_option cli_opt_until = {"until", 'u', "TIME",
+                                  "simulate up to TIME (e.g. 5y; default: the horizon)"};
 const cli_option cli_opt_csv = {"csv", 0, "FILE", "write the time series to FILE as tidy CSV"};
 
 static int cmd_help(const cli_args *args);
 
 static const cli_option *const help_only[] = {&cli_opt_help, NULL};
 static const cli_option *const check_options[] = {&cli_opt_quiet, &cli_opt_help, NULL};
-static const cli_option *const run_options[] = {&cli_opt_seed,  &cli_opt_patient, &cli_opt_until,
-                                                &cli_opt_csv,   &cli_opt_quiet,   &cli_opt_help,
+static const cli_option *const run_options[] = {&cli_opt_seed, &cli_opt_patient, &cli_opt_until,
+                                                &cli_opt_csv,  &cli_opt_quiet,   &cli_opt_help,
                                                 NULL};
 
 static const cli_command commands[] = {
@@ -46,8 +49,8 @@ static const cli_command commands[] = {
     {"version", "", "print the version", "Prints the version of metasim and of its library.",
      help_only, 0, 0, cmd_version},
     {"help", "[COMMAND]", "show help for metasim or for one command",
-     "Without COMMAND, lists the commands; with it, shows that command's help.", help_only, 0,
-     1, cmd_help},
+     "Without COMMAND, lists the commands; with it, shows that command's help.", help_only, 0, 1,
+     cmd_help},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -70,8 +73,9 @@ void cli_errors(const char *command, const char *text)
 
 static void print_main_help(FILE *out)
 {
-    fprintf(out, "metasim %s: stochastic simulator of metastatic cancer under therapy\n\n"
-                 "usage: metasim COMMAND [OPTIONS] [ARGS]\n\ncommands:\n",
+    fprintf(out,
+            "metasim %s: stochastic simulator of metastatic cancer under therapy\n\n"
+            "usage: metasim COMMAND [OPTIONS] [ARGS]\n\ncommands:\n",
             metasim_version());
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
@@ -85,8 +89,8 @@ static void print_main_help(FILE *out)
 
 static void print_command_help(FILE *out, const cli_command *c)
 {
-    fprintf(out, "usage: metasim %s [OPTIONS]%s%s\n\n%s\n", c->name, *c->usage ? " " : "",
-            c->usage, c->description);
+    fprintf(out, "usage: metasim %s [OPTIONS]%s%s\n\n%s\n", c->name, *c->usage ? " " : "", c->usage,
+            c->description);
     fprintf(out, "\noptions:\n");
     for (const cli_option *const *o = c->options; *o; o++) {
         char left[64];
