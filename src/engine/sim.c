@@ -32,6 +32,9 @@ int metasim_sim_create(const metasim_model_t *model, const metasim_sim_options_t
         return METASIM_E_NOMEM;
     s->model = model;
     s->opt = *options;
+#ifndef NDEBUG
+    s->opt.verify = 1; /* debug and sanitizer builds check the state after every step */
+#endif
     s->exact_below = model->exact_below;
     size_t transitions = 1;
     for (size_t i = 0; i < model->n_sites; i++)
