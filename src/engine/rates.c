@@ -14,20 +14,14 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/array_internal.h"
 #include "engine/engine_internal.h"
 
 int ms_engine_traits(metasim_sim_t *s, uint32_t clone)
 {
-    if (clone >= s->cap_traits) {
-        size_t cap = s->cap_traits ? s->cap_traits : 16;
-        while (cap <= clone)
-            cap *= 2;
-        ms_clone_traits *grown = realloc(s->traits, cap * sizeof *grown);
-        if (!grown)
-            return METASIM_E_NOMEM;
-        s->traits = grown;
-        s->cap_traits = cap;
-    }
+    if (ms_array_reserve((void **)&s->traits, &s->cap_traits, (size_t)clone + 1, sizeof *s->traits,
+                         16) != 0)
+        return METASIM_E_NOMEM;
     const metasim_model_t *m = s->model;
     uint64_t loci = s->p.clones[clone].loci;
     ms_clone_traits t = {1.0, 1.0, 1.0};

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array_internal.h"
 #include "engine/bd_law_internal.h"
 #include "engine/engine_internal.h"
 #include "rng/samplers_internal.h"
@@ -50,17 +51,7 @@ static ms_lesion *lesion(step_ctx *c)
 
 static int ensure_cs(metasim_sim_t *s, size_t n)
 {
-    if (n <= s->cap_cs)
-        return 0;
-    size_t cap = s->cap_cs ? s->cap_cs : 16;
-    while (cap < n)
-        cap *= 2;
-    ms_comp_step *grown = realloc(s->cs, cap * sizeof *grown);
-    if (!grown)
-        return METASIM_E_NOMEM;
-    s->cs = grown;
-    s->cap_cs = cap;
-    return 0;
+    return ms_array_reserve((void **)&s->cs, &s->cap_cs, n, sizeof *s->cs, 16);
 }
 
 /* Time of extinction of n0 cells' lineages, given that all are extinct `tau` after the start:
@@ -123,14 +114,9 @@ static int clone_for(step_ctx *c, uint64_t loci, uint32_t parent, double t, uint
 
 static int queue_push(metasim_sim_t *s, double t, uint32_t comp)
 {
-    if (s->n_queue == s->cap_queue) {
-        size_t cap = s->cap_queue ? s->cap_queue * 2 : 64;
-        ms_arrival *grown = realloc(s->queue, cap * sizeof *grown);
-        if (!grown)
-            return METASIM_E_NOMEM;
-        s->queue = grown;
-        s->cap_queue = cap;
-    }
+    if (ms_array_reserve((void **)&s->queue, &s->cap_queue, s->n_queue + 1, sizeof *s->queue, 64) !=
+        0)
+        return METASIM_E_NOMEM;
     /* Keep [head, n) sorted by time: insertion from the back (arrivals come nearly sorted). */
     size_t i = s->n_queue++;
     while (i > s->head_queue && s->queue[i - 1].t > t) {

@@ -5,22 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array_internal.h"
 #include "metasim/metasim.h"
-
-static int grow(void **items, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t cap2 = *cap ? *cap : 4;
-    while (cap2 < need)
-        cap2 *= 2;
-    void *grown = realloc(*items, cap2 * size);
-    if (!grown)
-        return METASIM_E_NOMEM;
-    *items = grown;
-    *cap = cap2;
-    return 0;
-}
 
 /* SplitMix64 finaliser: a cheap, well-mixing hash of a 64-bit key. */
 static uint64_t mix64(uint64_t x)
@@ -61,8 +47,8 @@ uint32_t ms_patient_clone(ms_patient *p, uint64_t loci, uint32_t parent, double 
             return p->by_genotype[h];
         h = (h + 1) & (p->index_cap - 1);
     }
-    if (p->n_clones >= MS_NONE - 1 ||
-        grow((void **)&p->clones, &p->cap_clones, p->n_clones + 1, sizeof *p->clones) != 0)
+    if (p->n_clones >= MS_NONE - 1 || ms_array_reserve((void **)&p->clones, &p->cap_clones,
+                                                       p->n_clones + 1, sizeof *p->clones, 16) != 0)
         return MS_NONE;
     uint32_t id = (uint32_t)p->n_clones++;
     p->clones[id] = (ms_clone){parent, lesion, born, loci};
@@ -80,7 +66,8 @@ uint32_t ms_patient_clone(ms_patient *p, uint64_t loci, uint32_t parent, double 
 uint32_t ms_patient_add_lesion(ms_patient *p, uint32_t site, uint32_t parent, double founded,
                                uint32_t founder_clone)
 {
-    if (grow((void **)&p->lesions, &p->cap_lesions, p->n_lesions + 1, sizeof *p->lesions) != 0)
+    if (ms_array_reserve((void **)&p->lesions, &p->cap_lesions, p->n_lesions + 1,
+                         sizeof *p->lesions, 4) != 0)
         return MS_NONE;
     const metasim_model_t *m = p->model;
     double *factors = malloc((m->n_factors ? m->n_factors : 1) * sizeof *factors);
@@ -102,7 +89,8 @@ uint32_t ms_lesion_comp(ms_lesion *l, uint32_t clone, uint32_t state)
     for (size_t i = 0; i < l->n_comps; i++)
         if (l->comps[i].clone == clone && l->comps[i].state == state)
             return (uint32_t)i;
-    if (grow((void **)&l->comps, &l->cap_comps, l->n_comps + 1, sizeof *l->comps) != 0)
+    if (ms_array_reserve((void **)&l->comps, &l->cap_comps, l->n_comps + 1, sizeof *l->comps, 4) !=
+        0)
         return MS_NONE;
     l->comps[l->n_comps] = (ms_comp){clone, state, 0};
     return (uint32_t)l->n_comps++;
