@@ -142,6 +142,7 @@ static int build_sites(metasim_model_t *m, const ms_node *sites)
         site->blood_flow = num(s, "blood_flow");
         site->colonisation = num(s, "colonisation");
         site->dormancy_on_arrival = num(s, "dormancy_on_arrival");
+        site->shedding = num(s, "shedding");
         site->growth = (ms_growth)num(s, "growth");
         site->capacity = num(s, "capacity");
         site->lethal_cells = num(s, "lethal_cells");
@@ -239,12 +240,33 @@ static int build_modifiers(metasim_model_t *m, const ms_node *list)
             if (get(n, "from") && get(n, "to") && !declared)
                 rule_error(m, n, "modifiers[%zu]: no site declares a transition from %s to %s", i,
                            get(n, "from")->text, get(n, "to")->text);
+        } else if (mod->target == MS_TARGET_HOMING &&
+                   (get(n, "state") || get(n, "from") || get(n, "to"))) {
+            rule_error(m, get(n, "rate"),
+                       "modifiers[%zu].rate: homing acts on the primary as a whole: no 'state', "
+                       "'from' or 'to'",
+                       i);
         } else if (get(n, "from") || get(n, "to")) {
             rule_error(m, get(n, get(n, "from") ? "from" : "to"),
                        "modifiers[%zu].%s: only transition modifiers name 'from' and 'to'", i,
                        get(n, "from") ? "from" : "to");
         }
     }
+    return 0;
+}
+
+/* Factors of a map keyed by site names, one per site, 1 for sites not listed. */
+static int read_per_site(metasim_model_t *m, const ms_node *map, double **out)
+{
+    *out = malloc((m->n_sites ? m->n_sites : 1) * sizeof **out);
+    if (!*out)
+        return METASIM_E_NOMEM;
+    for (size_t k = 0; k < m->n_sites; k++)
+        (*out)[k] = 1.0;
+    for (size_t i = 0; map && i < map->count; i++)
+        for (size_t k = 0; k < m->n_sites; k++)
+            if (strcmp(m->sites[k].name, map->items[i]->key) == 0)
+                (*out)[k] = map->items[i]->number;
     return 0;
 }
 
@@ -256,9 +278,16 @@ static int build_loci(metasim_model_t *m, const ms_node *loci)
         return METASIM_E_NOMEM;
     for (size_t i = 0; i < m->n_loci; i++) {
         const ms_node *l = loci->items[i];
-        m->loci[i] = (ms_locus){l->key, num(l, "mutation_probability"), num(l, "division_effect"),
-                                num(l, "death_effect"), NULL};
-        if (read_per_factor(m, get(l, "production"), 1.0, &m->loci[i].production) != 0)
+        ms_locus *lo = &m->loci[i];
+        *lo = (ms_locus){.name = l->key,
+                         .mutation_probability = num(l, "mutation_probability"),
+                         .division_effect = num(l, "division_effect"),
+                         .death_effect = num(l, "death_effect"),
+                         .shedding = num(l, "shedding")};
+        if (read_per_factor(m, get(l, "production"), 1.0, &lo->production) != 0 ||
+            read_per_site(m, get(l, "tropism"), &lo->tropism) != 0 ||
+            read_per_site(m, get(l, "colonisation"), &lo->colonisation) != 0 ||
+            read_per_site(m, get(l, "dormant_death"), &lo->dormant_death) != 0)
             return METASIM_E_NOMEM;
     }
     return 0;
@@ -380,6 +409,10 @@ static int build(metasim_model_t *m)
     for (m->primary_site = 0; m->primary_site < m->n_sites; m->primary_site++)
         if (strcmp(m->sites[m->primary_site].name, get(primary, "site")->text) == 0)
             break;
+    const ms_node *circulation = get(root, "circulation");
+    m->ctc_survival = num(circulation, "survival");
+    m->ctc_half_life = num(circulation, "half_life");
+    m->blood_volume = num(circulation, "blood_volume");
     const ms_node *engine = get(root, "engine");
     m->exact_below = num(engine, "exact_below");
     m->step_bound = num(engine, "step_bound");
@@ -691,8 +724,12 @@ void metasim_model_destroy(metasim_model_t *m)
     }
     for (size_t i = 0; m->arms && i < m->n_arms; i++)
         free(m->arms[i].doses);
-    for (size_t i = 0; m->loci && i < m->n_loci; i++)
+    for (size_t i = 0; m->loci && i < m->n_loci; i++) {
         free(m->loci[i].production);
+        free(m->loci[i].tropism);
+        free(m->loci[i].colonisation);
+        free(m->loci[i].dormant_death);
+    }
     for (size_t i = 0; m->factors && i < m->n_factors; i++)
         free(m->factors[i].production);
     free(m->factors);

@@ -32,6 +32,7 @@ typedef struct ms_site {
     double *division;    /* per state, /d */
     double *death;       /* per state, /d */
     double lethal_cells; /* 0 when the site has no lethal size of its own */
+    double shedding;     /* /d per cell */
     ms_transition *transitions;
     size_t n_transitions;
 } ms_site;
@@ -40,6 +41,8 @@ typedef struct ms_locus {
     const char *name;
     double mutation_probability, division_effect, death_effect;
     double *production; /* per factor: factor on the carriers' production */
+    double shedding;    /* factor on the carriers' shedding */
+    double *tropism, *colonisation, *dormant_death; /* per site: factors */
 } ms_locus;
 
 typedef struct ms_factor {
@@ -48,7 +51,13 @@ typedef struct ms_factor {
     double *production;            /* per state: level per cell per day */
 } ms_factor;
 
-typedef enum ms_target { MS_TARGET_DIVISION, MS_TARGET_DEATH, MS_TARGET_TRANSITION } ms_target;
+typedef enum ms_target {
+    MS_TARGET_DIVISION,
+    MS_TARGET_DEATH,
+    MS_TARGET_TRANSITION,
+    MS_TARGET_SHEDDING,
+    MS_TARGET_HOMING,
+} ms_target;
 
 typedef struct ms_modifier {
     size_t factor;
@@ -113,6 +122,8 @@ struct metasim_model {
     size_t n_drugs;
     ms_arm *arms;
     size_t n_arms;
+    /* The circulation. */
+    double ctc_survival, ctc_half_life, blood_volume; /* fraction, d, L */
     /* Engine settings (docs/engine.md). */
     double exact_below, step_bound, max_step;
 };

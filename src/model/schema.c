@@ -81,6 +81,9 @@ const ms_field ms_schema[] = {
      .doc = "State the cell enters."},
     {"sites.*.transitions[].rate", MS_T_NUMBER, MS_DIM_RATE, .flags = MS_REQUIRED | MS_LO_CLOSED,
      .lo = 0, .doc = "Per-cell transition rate."},
+    {"sites.*.shedding", MS_T_NUMBER, MS_DIM_RATE, NONNEGATIVE, .def = "0",
+     .doc = "Per-cell rate at which lesions here shed cells into the blood (about 3.5e-3 /d: "
+            "3-4e6 cells per gram of tumour per day, Butler and Gullino 1975)."},
     {"sites.*.lethal_cells", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE,
      .doc = "Size of the burden at this site that kills the patient (brain lower than "
             "others); absent: only the total burden can be lethal."},
@@ -107,6 +110,22 @@ const ms_field ms_schema[] = {
      .doc = "Factor on the division rate of carriers."},
     {"loci.*.death_effect", MS_T_NUMBER, MS_DIM_NONE, POSITIVE, .def = "1",
      .doc = "Factor on the death rate of carriers."},
+    {"loci.*.shedding", MS_T_NUMBER, MS_DIM_NONE, NONNEGATIVE, .def = "1",
+     .doc = "Factor on the carriers' shedding rate (invasiveness)."},
+    {"loci.*.tropism", MS_T_MAP, .ref = "sites",
+     .doc = "Factors on the carriers' landing weight at named sites (organ tropism)."},
+    {"loci.*.tropism.*", MS_T_NUMBER, MS_DIM_NONE, NONNEGATIVE,
+     .doc = "Factor on the landing weight at this site."},
+    {"loci.*.colonisation", MS_T_MAP, .ref = "sites",
+     .doc = "Factors on the carriers' colonisation probability at named sites (capped at 1)."},
+    {"loci.*.colonisation.*", MS_T_NUMBER, MS_DIM_NONE, NONNEGATIVE,
+     .doc = "Factor on the colonisation probability at this site."},
+    {"loci.*.dormant_death", MS_T_MAP, .ref = "sites",
+     .doc = "Factors on the death rate of the carriers' dormant cells at named sites (below 1 "
+            "protects, as Src activity protects dormant breast cancer cells in bone marrow; "
+            "Zhang et al. 2009)."},
+    {"loci.*.dormant_death.*", MS_T_NUMBER, MS_DIM_NONE, NONNEGATIVE,
+     .doc = "Factor on dormant death at this site."},
     {"loci.*.production", MS_T_MAP, .ref = "factors",
      .doc = "Factors on the carriers' production of named factors (for example a 4q21 gain "
             "raising CXCL1/2 secretion)."},
@@ -139,10 +158,13 @@ const ms_field ms_schema[] = {
     {"modifiers[]", MS_T_SECTION, .doc = "One modifier."},
     {"modifiers[].factor", MS_T_NAME, .flags = MS_REQUIRED, .ref = "factors",
      .doc = "The factor whose level acts."},
-    {"modifiers[].rate", MS_T_ENUM, .flags = MS_REQUIRED, .choices = "division|death|transition",
-     .doc = "The rate it acts on."},
+    {"modifiers[].rate", MS_T_ENUM, .flags = MS_REQUIRED,
+     .choices = "division|death|transition|shedding|homing",
+     .doc = "The rate it acts on: per-cell division, death, a transition, shedding into the "
+            "blood, or homing (the primary's attraction for circulating cells, read from the "
+            "primary's level: self-seeding, Kim et al. 2009)."},
     {"modifiers[].state", MS_T_NAME, .ref = "states",
-     .doc = "For division and death: only cells in this state (default: all states)."},
+     .doc = "For division, death and shedding: only cells in this state (default: all)."},
     {"modifiers[].from", MS_T_NAME, .ref = "states",
      .doc = "For transitions: the transition's start state (required with rate: transition)."},
     {"modifiers[].to", MS_T_NAME, .ref = "states",
@@ -153,6 +175,18 @@ const ms_field ms_schema[] = {
      .doc = "Level giving half the maximal effect."},
     {"modifiers[].hill", MS_T_NUMBER, MS_DIM_NONE, POSITIVE, .def = "1",
      .doc = "Hill coefficient (steepness)."},
+
+    /* ------------------------------------------------------------ circulation */
+    {"circulation", MS_T_SECTION,
+     .doc = "The blood: what happens to shed cells between leaving a lesion and landing."},
+    {"circulation.survival", MS_T_NUMBER, MS_DIM_FRACTION, UNIT_INTERVAL, .def = "1",
+     .doc = "Probability that a shed cell survives the circulation and lands at a site (its "
+            "chance to colonise is then the site's `colonisation`)."},
+    {"circulation.half_life", MS_T_NUMBER, MS_DIM_TIME, POSITIVE, .def = "1.5 h",
+     .doc = "Half-life of circulating tumour cells (1 to 2.4 h; Meng et al. 2004), which "
+            "sets the CTC count in the blood."},
+    {"circulation.blood_volume", MS_T_NUMBER, MS_DIM_VOLUME, POSITIVE, .def = "5 L",
+     .doc = "Blood volume of the patient, to turn CTC numbers into counts per blood draw."},
 
     /* ------------------------------------------------------------ drugs */
     {"drugs", MS_T_MAP, .doc = "Drugs by name, with their pharmacokinetics."},
@@ -356,7 +390,11 @@ char *metasim_schema_reference(void)
         "- State names are unique; `cycling` and `dormant` always exist.\n"
         "- A transition goes between two different states, and each pair appears once per site.\n"
         "- At most 64 loci.\n"
-        "- A modifier of division or death names no `from`/`to`; one of a transition names\n"
-        "  `from` and `to` (a transition declared at some site) and no `state`.\n");
+        "- A modifier of division, death or shedding names no `from`/`to`; one of a transition\n"
+        "  names `from` and `to` (a transition declared at some site) and no `state`; one of\n"
+        "  homing names none of them.\n"
+        "- Circulating cells land at a site with probability proportional to its `blood_flow`\n"
+        "  times the clone's tropism; landing at the primary's site joins the primary\n"
+        "  (self-seeding).\n");
     return ms_strbuf_take(&sb);
 }
