@@ -118,6 +118,9 @@ METASIM_API const char *metasim_model_name(const metasim_model_t *model);
 /* The follow-up horizon (`time.horizon`) in days; 0 for a model that failed to load. */
 METASIM_API double metasim_model_horizon(const metasim_model_t *model);
 
+/* The blood volume (`circulation.blood_volume`) in litres; 0 for a failed model. */
+METASIM_API double metasim_model_blood_volume(const metasim_model_t *model);
+
 /* The scenario's master seed (`scenario.seed`): returns 1 and sets *seed when the scenario
  * sets one, else 0. */
 METASIM_API int metasim_model_seed(const metasim_model_t *model, unsigned long long *seed);
@@ -170,6 +173,8 @@ typedef struct metasim_sample {
 typedef enum metasim_event_kind {
     METASIM_EVENT_CLONE = 1,   /* a new clone arose: clone, lesion, detail = its new loci */
     METASIM_EVENT_EXTINCT = 2, /* the last tumour cell died */
+    METASIM_EVENT_LESION = 3,  /* a circulating cell founded a lesion: lesion, site, clone,
+                                  source_lesion (an edge of the seeding graph), detail = state */
 } metasim_event_kind_t;
 
 /* A timeline event. Strings are valid only during the callback. */
@@ -179,8 +184,20 @@ typedef struct metasim_event {
     unsigned lesion;
     unsigned clone;
     unsigned parent_clone;
+    unsigned source_lesion;
+    const char *site;
     const char *detail;
 } metasim_event_t;
+
+/* Running totals of the metastatic cascade of one simulation. Every shed cell is counted once:
+ * shed = lost + colonised, and colonised = self_seeded + (lesions - 1). */
+typedef struct metasim_counts {
+    unsigned long long shed;        /* cells that entered the blood */
+    unsigned long long lost;        /* died in the circulation or failed to colonise */
+    unsigned long long colonised;   /* survived and settled */
+    unsigned long long self_seeded; /* of those, joined the primary */
+    unsigned long long lesions;     /* lesions founded, the primary included */
+} metasim_counts_t;
 
 /* Where a simulation sends its output. Either callback may be NULL. A callback returning
  * nonzero stops the run with METASIM_E_IO. */
@@ -221,6 +238,36 @@ METASIM_API size_t metasim_sim_clones(const metasim_sim_t *sim);             /* 
 /* The level of factor `factor` (in declaration order) at lesion `lesion`; NaN when either
  * index is out of range. */
 METASIM_API double metasim_sim_factor(const metasim_sim_t *sim, size_t lesion, size_t factor);
+
+/* The cascade's running totals (see metasim_counts_t). */
+METASIM_API int metasim_sim_counts(const metasim_sim_t *sim, metasim_counts_t *counts);
+
+/* The expected number of circulating tumour cells in the whole blood now: the solution of
+ * dC/dt = (cells shed per day) - (ln 2 / circulation.half_life) C. */
+METASIM_API double metasim_sim_ctc(const metasim_sim_t *sim);
+
+/* A virtual blood draw of `millilitres` (7.5 for the CellSearch standard): a Poisson count with
+ * mean metasim_sim_ctc() times millilitres over the blood volume. Draws come from a stream of
+ * their own, so taking them never changes the simulated history. Returns the count, or -1 for
+ * a bad argument. */
+METASIM_API long long metasim_sim_blood_draw(metasim_sim_t *sim, double millilitres);
+
+/* One lesion: its site, the lesion that seeded it (itself for the primary), when, with which
+ * clone, and its size now. */
+typedef struct metasim_lesion_info {
+    const char *site;
+    unsigned parent;
+    double founded;
+    unsigned founder_clone;
+    double cells;
+} metasim_lesion_info_t;
+
+/* The number of lesions ever founded (extinct ones included: they are the seeding graph). */
+METASIM_API size_t metasim_sim_lesions(const metasim_sim_t *sim);
+
+/* Fills *info for lesion `lesion`; METASIM_E_ARG when out of range. */
+METASIM_API int metasim_sim_lesion_info(const metasim_sim_t *sim, size_t lesion,
+                                        metasim_lesion_info_t *info);
 
 /* One clone of the lineage. */
 typedef struct metasim_clone_info {

@@ -18,7 +18,7 @@
 #include "state/patient_internal.h"
 
 /* Random stream purposes (the fourth part of a stream's key). */
-enum { MS_PURPOSE_ENGINE = 1 };
+enum { MS_PURPOSE_ENGINE = 1, MS_PURPOSE_BLOOD = 2 };
 
 /* Per-cell rates of one compartment, frozen over a step (all /d). */
 typedef struct ms_rates {
@@ -26,13 +26,16 @@ typedef struct ms_rates {
     double birth_mut;  /* divisions whose new daughter acquires at least one locus */
     double death;
     double out;   /* state transitions out, summed */
-    double total; /* sum of the above */
+    double shed;  /* shedding into the blood */
+    double loss;  /* death + out + shed: the loss rate of the compartment's own lineages */
+    double total; /* every event: birth_same + birth_mut + loss */
 } ms_rates;
 
 /* Per-clone constants derived from the genotype. */
 typedef struct ms_clone_traits {
     double division, death; /* products of the loci's effects */
     double no_mutation;     /* probability that a division's daughter acquires no locus */
+    double shedding;        /* product of the loci's shedding factors */
 } ms_clone_traits;
 
 /* What a lesion's state does to its cells' rates over a step: density dependence and the
@@ -42,7 +45,16 @@ typedef struct ms_env {
     double *division;   /* per state: product of the division modifiers */
     double *death;      /* per state: product of the death modifiers */
     double *transition; /* per transition of the lesion's site: its modified rate */
+    double *shedding;   /* per state: product of the shedding modifiers */
 } ms_env;
+
+/* A cell (or cells) on its way into a lesion that is not the one being stepped: a founder of
+ * a new lesion, or a circulating cell returning to the primary. */
+typedef struct ms_pending {
+    uint32_t lesion, clone, state;
+    double t;
+    uint64_t count;
+} ms_pending;
 
 typedef struct ms_arrival {
     double t;
@@ -78,9 +90,18 @@ struct metasim_sim {
     size_t cap_cs;
     ms_arrival *queue;
     size_t n_queue, head_queue, cap_queue;
-    double extinct_at;  /* latest extinction time of a compartment during the step */
-    ms_env env;         /* arrays sized for the model at creation */
-    uint64_t truncated; /* lineages whose emissions were cut at the nesting limit */
+    double extinct_at; /* latest extinction time of a compartment during the step */
+    ms_env env;        /* arrays sized for the model at creation */
+    ms_pending *pending;
+    size_t n_pending, cap_pending;
+    double homing;   /* the primary's attraction multiplier, at the step's start */
+    double ctc;      /* expected circulating tumour cells in the whole blood */
+    double ctc_next; /* the same at the end of the step being taken */
+    metasim_counts_t counts;
+    gsl_rng *blood;       /* its own stream, so blood draws never perturb the history */
+    double *weights;      /* per site: landing weights (spread.c workspace) */
+    uint64_t *colonisers; /* per site: colonisers of one batch (step.c workspace) */
+    uint64_t truncated;   /* lineages whose emissions were cut at the nesting limit */
 };
 
 /* rates.c */
@@ -91,6 +112,26 @@ void ms_engine_env(metasim_sim_t *s, const ms_lesion *l);
 void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, ms_rates *out);
 /* The Hill multiplier 1 + (max_effect - 1) F^h / (ec50^h + F^h) of a modifier. */
 double ms_engine_hill(const ms_modifier *mod, double level);
+
+/* spread.c: `count` cells of `clone` shed by a lesion: how many colonise each site
+ * (colonisers[site], n_sites entries), with the counters updated. */
+void ms_engine_spread(metasim_sim_t *s, uint32_t clone, uint64_t count, uint64_t *colonisers);
+/* Founds a lesion at `site` seeded by lesion `parent` with one cell of `clone` at time t, in a
+ * state drawn from the site's dormancy on arrival; reports it to the writer. */
+int ms_engine_found_lesion(metasim_sim_t *s, uint32_t site, uint32_t parent, uint32_t clone,
+                           double t);
+/* Queues `count` cells for lesion `lesion`. */
+int ms_engine_pending(metasim_sim_t *s, uint32_t lesion, uint32_t clone, uint32_t state, double t,
+                      uint64_t count);
+/* 1 when circulating cells landing at `site` join the primary (self-seeding). */
+int ms_engine_joins_primary(const metasim_sim_t *s, uint32_t site);
+/* The state a cell arriving at `site` starts in (dormant with the site's probability). */
+uint32_t ms_engine_arrival_state(metasim_sim_t *s, uint32_t site);
+
+/* factors.c: integral of N(u) exp(-decay (tau - u)) over a step along the path from n0 to n1. */
+double ms_engine_weighted_area(double n0, double n1, double decay, double tau);
+/* Adds lesion l's shedding over the step to s->ctc_next. */
+void ms_engine_ctc(metasim_sim_t *s, const ms_lesion *l, double tau);
 
 /* factors.c: advances lesion l's factor levels over [t0, t1] from its compartments' counts
  * at both ends (s->cs[k].start and comps[k].n). */

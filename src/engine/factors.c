@@ -8,7 +8,8 @@
  * I_c is taken along the exponential path through the compartment's counts at both ends, the
  * path the leaps use for emissions (exact for constant counts and deterministic growth), or
  * along a straight line when either end is zero. p_c is the state's production times the
- * clone's locus factors.
+ * clone's locus factors. The expected number of circulating tumour cells follows the same
+ * kind of equation, with the shedding rate as production and ln 2 / half-life as decay.
  */
 #include <math.h>
 
@@ -32,7 +33,7 @@ static double production(const metasim_sim_t *s, const ms_comp *c, size_t k)
 }
 
 /* Integral of N(u) exp(-decay (tau - u)) over [0, tau] for the path from n0 to n1. */
-static double weighted_area(double n0, double n1, double decay, double tau)
+double ms_engine_weighted_area(double n0, double n1, double decay, double tau)
 {
     double a = tau * relax(decay * tau); /* integral of exp(-decay (tau - u)) */
     if (n0 > 0 && n1 > 0) {
@@ -57,8 +58,8 @@ void ms_engine_factors(metasim_sim_t *s, ms_lesion *l, double tau)
         for (size_t i = 0; i < l->n_comps; i++) {
             double p = production(s, &l->comps[i], k);
             if (p > 0)
-                level +=
-                    p * weighted_area((double)s->cs[i].start, (double)l->comps[i].n, f->decay, tau);
+                level += p * ms_engine_weighted_area((double)s->cs[i].start, (double)l->comps[i].n,
+                                                     f->decay, tau);
         }
         l->factors[k] = level > 0 ? level : 0;
     }
@@ -71,4 +72,16 @@ double ms_engine_factor_slope(const metasim_sim_t *s, const ms_lesion *l, size_t
     for (size_t i = 0; i < l->n_comps; i++)
         slope += production(s, &l->comps[i], k) * (double)l->comps[i].n;
     return slope;
+}
+
+void ms_engine_ctc(metasim_sim_t *s, const ms_lesion *l, double tau)
+{
+    if (tau <= 0)
+        return;
+    double clearance = log(2.0) / s->model->ctc_half_life;
+    for (size_t i = 0; i < l->n_comps; i++)
+        if (s->cs[i].r.shed > 0)
+            s->ctc_next +=
+                s->cs[i].r.shed * ms_engine_weighted_area((double)s->cs[i].start,
+                                                          (double)l->comps[i].n, clearance, tau);
 }

@@ -24,11 +24,12 @@ int ms_engine_traits(metasim_sim_t *s, uint32_t clone)
         return METASIM_E_NOMEM;
     const metasim_model_t *m = s->model;
     uint64_t loci = s->p.clones[clone].loci;
-    ms_clone_traits t = {1.0, 1.0, 1.0};
+    ms_clone_traits t = {1.0, 1.0, 1.0, 1.0};
     for (size_t k = 0; k < m->n_loci; k++) {
         if (loci >> k & 1) {
             t.division *= m->loci[k].division_effect;
             t.death *= m->loci[k].death_effect;
+            t.shedding *= m->loci[k].shedding;
         } else {
             t.no_mutation *= 1.0 - m->loci[k].mutation_probability;
         }
@@ -66,19 +67,23 @@ void ms_engine_env(metasim_sim_t *s, const ms_lesion *l)
     ms_env *env = &s->env;
     env->density = ms_engine_density(site, (double)l->total);
     for (size_t k = 0; k < m->n_states; k++)
-        env->division[k] = env->death[k] = 1.0;
+        env->division[k] = env->death[k] = env->shedding[k] = 1.0;
     for (size_t j = 0; j < site->n_transitions; j++)
         env->transition[j] = site->transitions[j].rate;
     for (size_t i = 0; i < m->n_modifiers; i++) {
         const ms_modifier *mod = &m->modifiers[i];
         double x = ms_engine_hill(mod, l->factors[mod->factor]);
+        if (mod->target == MS_TARGET_HOMING)
+            continue; /* read from the primary by the sim, not per lesion */
         if (mod->target == MS_TARGET_TRANSITION) {
             for (size_t j = 0; j < site->n_transitions; j++)
                 if (site->transitions[j].from == mod->from && site->transitions[j].to == mod->to)
                     env->transition[j] *= x;
             continue;
         }
-        double *per_state = mod->target == MS_TARGET_DIVISION ? env->division : env->death;
+        double *per_state = mod->target == MS_TARGET_DIVISION ? env->division
+                            : mod->target == MS_TARGET_DEATH  ? env->death
+                                                              : env->shedding;
         for (size_t k = 0; k < m->n_states; k++)
             if (mod->state == m->n_states || mod->state == k)
                 per_state[k] *= x;
@@ -94,6 +99,13 @@ void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, 
     const ms_env *env = &s->env;
     double b = site->division[c->state] * tr->division * env->division[c->state];
     double d = site->death[c->state] * tr->death * env->death[c->state];
+    double shed = site->shedding * tr->shedding * env->shedding[c->state];
+    if (c->state == MS_STATE_DORMANT) {
+        uint64_t loci = s->p.clones[c->clone].loci;
+        for (size_t k = 0; loci && k < m->n_loci; k++)
+            if (loci >> k & 1)
+                d *= m->loci[k].dormant_death[l->site];
+    }
     if (b > d && env->density != 1.0) {
         double scaled = d + (b - d) * env->density;
         b = scaled > 0 ? scaled : 0;
@@ -107,5 +119,7 @@ void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, 
     out->birth_mut = b - out->birth_same;
     out->death = d;
     out->out = out_rate;
-    out->total = b + d + out_rate;
+    out->shed = shed;
+    out->loss = d + out_rate + shed;
+    out->total = b + out->loss;
 }

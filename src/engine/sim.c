@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/engine_internal.h"
+#include "rng/samplers_internal.h"
 #include "rng/stream_internal.h"
 
 static int fail(metasim_sim_t *s, int rc, const char *what)
@@ -43,13 +44,21 @@ int metasim_sim_create(const metasim_model_t *model, const metasim_sim_options_t
     s->env.division = malloc(model->n_states * sizeof(double));
     s->env.death = malloc(model->n_states * sizeof(double));
     s->env.transition = malloc(transitions * sizeof(double));
+    s->env.shedding = malloc(model->n_states * sizeof(double));
+    s->weights = malloc(model->n_sites * sizeof *s->weights);
+    s->colonisers = malloc(model->n_sites * sizeof *s->colonisers);
     s->rng = gsl_rng_alloc(ms_rng_philox);
-    if (!s->rng || !s->env.division || !s->env.death || !s->env.transition ||
-        ms_patient_init(&s->p, model) != 0 || ms_engine_traits(s, 0) != 0) {
+    s->blood = gsl_rng_alloc(ms_rng_philox);
+    if (!s->rng || !s->blood || !s->env.division || !s->env.death || !s->env.transition ||
+        !s->env.shedding || !s->weights || !s->colonisers || ms_patient_init(&s->p, model) != 0 ||
+        ms_engine_traits(s, 0) != 0) {
         metasim_sim_destroy(s);
         return METASIM_E_NOMEM;
     }
     ms_rng_set_stream(s->rng, options->seed, options->patient, 0, MS_PURPOSE_ENGINE);
+    ms_rng_set_stream(s->blood, options->seed, options->patient, 0, MS_PURPOSE_BLOOD);
+    s->counts.lesions = 1;
+    s->homing = 1.0;
     *sim = s;
     return 0;
 }
@@ -60,6 +69,11 @@ void metasim_sim_destroy(metasim_sim_t *s)
         return;
     ms_patient_free(&s->p);
     gsl_rng_free(s->rng);
+    gsl_rng_free(s->blood);
+    free(s->env.shedding);
+    free(s->weights);
+    free(s->colonisers);
+    free(s->pending);
     free(s->traits);
     free(s->cs);
     free(s->queue);
@@ -86,7 +100,14 @@ int ms_engine_clone_event(metasim_sim_t *s, uint32_t clone, uint32_t lesion, dou
             used += n > 0 ? (size_t)n : 0;
         }
     }
-    metasim_event_t e = {t, METASIM_EVENT_CLONE, lesion, clone, cl->parent, detail};
+    metasim_event_t e = {t,
+                         METASIM_EVENT_CLONE,
+                         lesion,
+                         clone,
+                         cl->parent,
+                         lesion,
+                         s->model->sites[s->p.lesions[lesion].site].name,
+                         detail};
     return w->event(w->user, &e) ? METASIM_E_IO : 0;
 }
 
@@ -159,6 +180,27 @@ static double step_end(metasim_sim_t *s, double t_max)
     return t1;
 }
 
+/* The primary's attraction for circulating cells: the product of the homing modifiers at the
+ * primary's factor levels. */
+static double homing(const metasim_sim_t *s)
+{
+    const metasim_model_t *m = s->model;
+    double h = 1.0;
+    for (size_t i = 0; i < m->n_modifiers; i++)
+        if (m->modifiers[i].target == MS_TARGET_HOMING)
+            h *= ms_engine_hill(&m->modifiers[i], s->p.lesions[0].factors[m->modifiers[i].factor]);
+    return h;
+}
+
+/* 1 when cells are on their way into lesion `lesion`. */
+static int awaited(const metasim_sim_t *s, uint32_t lesion)
+{
+    for (size_t i = 0; i < s->n_pending; i++)
+        if (s->pending[i].lesion == lesion)
+            return 1;
+    return 0;
+}
+
 int metasim_sim_run(metasim_sim_t *s, double t_max, unsigned long long max_events)
 {
     if (!s || isnan(t_max))
@@ -174,7 +216,7 @@ int metasim_sim_run(metasim_sim_t *s, double t_max, unsigned long long max_event
             s->next_sample = (floor(s->p.t / interval + 1e-9) + 1) * interval;
         }
         uint64_t total = ms_patient_total(&s->p);
-        if (total == 0)
+        if (total == 0 && s->n_pending == 0)
             return METASIM_STOP_EXTINCT;
         if (s->opt.stop_cells > 0 && (double)total >= s->opt.stop_cells)
             return METASIM_STOP_SIZE;
@@ -184,18 +226,25 @@ int metasim_sim_run(metasim_sim_t *s, double t_max, unsigned long long max_event
             return METASIM_STOP_EVENTS;
         double t0 = s->p.t, t1 = step_end(s, t_max);
         s->extinct_at = -INFINITY;
+        s->homing = homing(s);
+        s->ctc_next = s->ctc * exp(-log(2.0) / s->model->ctc_half_life * (t1 - t0));
         for (uint32_t i = 0; i < s->p.n_lesions; i++) {
+            if (s->p.lesions[i].total == 0 && !awaited(s, i))
+                continue; /* extinct lesions stay as the seeding graph's nodes */
             int rc = ms_engine_step_lesion(s, i, t0, t1);
-            if (rc == METASIM_STOP_SIZE || rc == METASIM_STOP_EVENTS)
+            if (rc == METASIM_STOP_SIZE || rc == METASIM_STOP_EVENTS) {
+                s->ctc = s->ctc_next; /* the only lesion stopped mid-step, at s->p.t */
                 return rc;
+            }
             if (rc != 0)
                 return fail(s, rc, "simulating a step");
         }
         s->p.t = t1;
-        if (ms_patient_total(&s->p) == 0 && isfinite(s->extinct_at)) {
+        s->ctc = s->ctc_next;
+        if (ms_patient_total(&s->p) == 0 && s->n_pending == 0 && isfinite(s->extinct_at)) {
             s->p.t = s->extinct_at;
             const metasim_writer_t *w = s->opt.writer;
-            metasim_event_t e = {s->p.t, METASIM_EVENT_EXTINCT, 0, 0, 0, ""};
+            metasim_event_t e = {s->p.t, METASIM_EVENT_EXTINCT, 0, 0, 0, 0, "", ""};
             if (w && w->event && w->event(w->user, &e) != 0)
                 return fail(s, METASIM_E_IO, "writing an event");
         }
@@ -245,6 +294,43 @@ unsigned long long metasim_sim_events(const metasim_sim_t *s)
 size_t metasim_sim_clones(const metasim_sim_t *s)
 {
     return s ? s->p.n_clones : 0;
+}
+
+int metasim_sim_counts(const metasim_sim_t *s, metasim_counts_t *counts)
+{
+    if (!s || !counts)
+        return METASIM_E_ARG;
+    *counts = s->counts;
+    return 0;
+}
+
+double metasim_sim_ctc(const metasim_sim_t *s)
+{
+    return s ? s->ctc : 0;
+}
+
+long long metasim_sim_blood_draw(metasim_sim_t *s, double millilitres)
+{
+    if (!s || !(millilitres >= 0) || !isfinite(millilitres))
+        return -1;
+    double mean = s->ctc * millilitres / (1000.0 * s->model->blood_volume);
+    return (long long)ms_ran_poisson64(s->blood, mean);
+}
+
+size_t metasim_sim_lesions(const metasim_sim_t *s)
+{
+    return s ? s->p.n_lesions : 0;
+}
+
+int metasim_sim_lesion_info(const metasim_sim_t *s, size_t lesion, metasim_lesion_info_t *info)
+{
+    if (!s || !info || lesion >= s->p.n_lesions)
+        return METASIM_E_ARG;
+    const ms_lesion *l = &s->p.lesions[lesion];
+    *info = (metasim_lesion_info_t){s->model->sites[l->site].name,
+                                    l->parent == MS_NONE ? (unsigned)lesion : l->parent, l->founded,
+                                    l->founder_clone, (double)l->total};
+    return 0;
 }
 
 int metasim_sim_clone_info(const metasim_sim_t *s, size_t clone, metasim_clone_info_t *info)

@@ -60,7 +60,7 @@ static int ensure_cs(metasim_sim_t *s, size_t n)
  * (bd_law.c), so h = a / (d - m a) and s = -log1p(-r h) / r, without cancellation. */
 static double extinction_time(metasim_sim_t *s, uint64_t n0, const ms_rates *r, double tau)
 {
-    double b = r->birth_same, d = r->death + r->out;
+    double b = r->birth_same, d = r->loss;
     ms_bd_law law = ms_bd_law_at(b, d, tau);
     /* alpha(s) = alpha(tau) U^(1/n0): written so that alpha^n0 never underflows. */
     double a = law.alpha * exp(log(gsl_rng_uniform_pos(s->rng)) / (double)n0);
@@ -129,6 +129,7 @@ static int queue_push(metasim_sim_t *s, double t, uint32_t comp)
 
 static int grow(step_ctx *c, uint32_t k, uint64_t n0, double from);
 static int leap(step_ctx *c, uint32_t k, double from);
+static int enter_now(step_ctx *c, uint32_t k);
 
 /* One cell enters compartment k at time te (te >= the SSA clock). */
 static int deliver_one(step_ctx *c, uint32_t k, double te)
@@ -252,6 +253,42 @@ static int emit_mutants(step_ctx *c, uint32_t src, uint64_t count, double from, 
     return rc;
 }
 
+/* `count` cells of `clone` shed by this lesion over [from, t1] along exp(g t), or all at
+ * `from` when `at_once`: colonisers found lesions, or join the primary (self-seeding). */
+static int disseminate(step_ctx *c, uint32_t clone, uint64_t count, double from, double g,
+                       bool at_once)
+{
+    metasim_sim_t *s = c->s;
+    if (count == 0)
+        return 0;
+    ms_engine_spread(s, clone, count, s->colonisers);
+    int rc = 0;
+    for (uint32_t j = 0; j < s->model->n_sites && rc == 0; j++) {
+        uint64_t n = s->colonisers[j];
+        if (n == 0)
+            continue;
+        if (!ms_engine_joins_primary(s, j)) {
+            for (uint64_t i = 0; i < n && rc == 0; i++)
+                rc = ms_engine_found_lesion(s, j, c->li, clone, at_once ? from : place(c, from, g));
+            continue;
+        }
+        s->counts.self_seeded += n;
+        double p = s->model->sites[j].dormancy_on_arrival;
+        uint64_t dormant = p > 0 ? ms_ran_binomial64(s->rng, p, n) : 0;
+        for (uint32_t state = 0; state < 2 && rc == 0; state++) {
+            uint64_t here = state == MS_STATE_DORMANT ? dormant : n - dormant;
+            uint32_t k;
+            if (here == 0)
+                continue;
+            if (c->li != 0) /* the primary has been stepped: it takes them at its next step */
+                rc = ms_engine_pending(s, 0, clone, state, from, here);
+            else if ((rc = comp_for(c, clone, state, &k)) == 0)
+                rc = at_once ? enter_now(c, k) : emit(c, k, here, from, g);
+        }
+    }
+    return rc;
+}
+
 /* Grows n0 cells of leaping compartment k from `from` to t1 by the exact birth-death law, adds
  * the survivors to its end count, and emits the cells that leave their lineages on the way
  * (mutant daughters, state transitions): Poisson counts on the lineages' integrated size along
@@ -265,26 +302,28 @@ static int grow(step_ctx *c, uint32_t k, uint64_t n0, double from)
         return 0;
     const ms_rates r = s->cs[k].r;
     double tau = c->t1 - from;
-    uint64_t n1 = ms_bd_sample(s->rng, n0, r.birth_same, r.death + r.out, tau);
+    uint64_t n1 = ms_bd_sample(s->rng, n0, r.birth_same, r.loss, tau);
     s->cs[k].end += n1;
     if (n1 == 0) {
         double te = from + extinction_time(s, n0, &r, tau);
         if (te > s->extinct_at)
             s->extinct_at = te;
     }
-    if ((r.birth_mut == 0 && r.out == 0) || tau <= 0)
+    if ((r.birth_mut == 0 && r.out == 0 && r.shed == 0) || tau <= 0)
         return 0;
     if (c->depth >= MAX_GENERATIONS) {
         s->truncated++;
         return 0;
     }
     c->depth++;
-    double g = n1 > 0 ? log((double)n1 / (double)n0) / tau : r.birth_same - r.death - r.out;
+    double g = n1 > 0 ? log((double)n1 / (double)n0) / tau : r.birth_same - r.loss;
     double area = fabs(g * tau) < 1e-9 ? (double)n0 * tau : (double)n0 * expm1(g * tau) / g;
     int rc = 0;
+    const ms_comp src = lesion(c)->comps[k];
     if (r.birth_mut > 0)
         rc = emit_mutants(c, k, ms_ran_poisson64(s->rng, r.birth_mut * area), from, g);
-    const ms_comp src = lesion(c)->comps[k];
+    if (r.shed > 0 && rc == 0)
+        rc = disseminate(c, src.clone, ms_ran_poisson64(s->rng, r.shed * area), from, g, false);
     const ms_site *site = &s->model->sites[lesion(c)->site];
     for (size_t j = 0; j < site->n_transitions && rc == 0; j++) {
         const ms_transition *tr = &site->transitions[j];
@@ -368,13 +407,15 @@ static int fire(step_ctx *c, uint32_t k, double y)
     c->propensity -= r.total;
     if (src.n == 1)
         s->cs[k].in_ssa = false;
-    if (y < r.death || r.out == 0) {
-        /* A compartment's last death: the patient's extinction time if nothing else lives. */
-        if (src.n == 1 && c->now > s->extinct_at)
-            s->extinct_at = c->now;
+    /* A compartment's last cell leaving: the extinction time if nothing else lives. */
+    if (src.n == 1 && c->now > s->extinct_at)
+        s->extinct_at = c->now;
+    if (y < r.death || (r.out == 0 && r.shed == 0))
         return 0;
-    }
     y -= r.death;
+    if (y < r.shed || r.out == 0)
+        return disseminate(c, src.clone, 1, c->now, 0, true);
+    y -= r.shed;
     const ms_site *site = &s->model->sites[lesion(c)->site];
     size_t last = site->n_transitions;
     for (size_t j = 0; j < site->n_transitions; j++) {
@@ -461,6 +502,35 @@ static int ssa(step_ctx *c)
     }
 }
 
+/* Delivers the cells waiting for this lesion: those due within the step arrive at their time;
+ * those due before it (sent by a lesion stepped later in the previous step) join at t0. */
+static int take_pending(step_ctx *c)
+{
+    metasim_sim_t *s = c->s;
+    size_t kept = 0;
+    int rc = 0;
+    for (size_t i = 0; i < s->n_pending; i++) {
+        ms_pending p = s->pending[i];
+        if (p.lesion != c->li || rc != 0) {
+            s->pending[kept++] = p;
+            continue;
+        }
+        uint32_t k;
+        if ((rc = comp_for(c, p.clone, p.state, &k)) != 0)
+            break;
+        if (p.t <= c->t0) {
+            if (s->cs[k].leaping)
+                rc = grow(c, k, p.count, c->t0);
+            else
+                ms_lesion_add(lesion(c), k, (int64_t)p.count);
+        } else {
+            rc = p.count == 1 ? deliver_one(c, k, p.t) : emit(c, k, p.count, p.t, 0);
+        }
+    }
+    s->n_pending = kept;
+    return rc;
+}
+
 int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1)
 {
     ms_lesion *l = &s->p.lesions[li];
@@ -485,6 +555,8 @@ int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1)
         if (large && !s->cs[k].leaping)
             rc = leap(&c, k, t0);
     }
+    if (rc == 0)
+        rc = take_pending(&c);
     if (rc == 0) {
         for (uint32_t k = 0; k < lesion(&c)->n_comps; k++)
             if (!s->cs[k].leaping && lesion(&c)->comps[k].n > 0)
@@ -497,6 +569,7 @@ int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1)
     if (rc == METASIM_STOP_SIZE || rc == METASIM_STOP_EVENTS) {
         /* Mid-step, with no leaping compartment: the state is exact at s->p.t. */
         ms_engine_factors(s, l, s->p.t - t0);
+        ms_engine_ctc(s, l, s->p.t - t0);
         ms_lesion_prune(l);
         return rc;
     }
@@ -504,6 +577,7 @@ int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1)
         if (s->cs[k].leaping)
             ms_lesion_set(l, k, s->cs[k].end);
     ms_engine_factors(s, l, t1 - t0);
+    ms_engine_ctc(s, l, t1 - t0);
     ms_lesion_prune(l);
     return 0;
 }

@@ -775,6 +775,11 @@ double metasim_model_horizon(const metasim_model_t *m)
     return m && m->status == 0 ? m->horizon : 0;
 }
 
+double metasim_model_blood_volume(const metasim_model_t *m)
+{
+    return m && m->status == 0 ? m->blood_volume : 0;
+}
+
 int metasim_model_seed(const metasim_model_t *m, unsigned long long *seed)
 {
     if (!m || m->status != 0 || !m->has_seed)

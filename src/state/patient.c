@@ -200,6 +200,14 @@ int ms_patient_verify(const ms_patient *p, ms_strbuf *why)
     for (size_t i = 0; i < p->n_lesions; i++) {
         const ms_lesion *l = &p->lesions[i];
         uint64_t total = 0;
+        /* The seeding graph is a tree rooted at the primary, in order of founding. */
+        if ((i == 0) != (l->parent == MS_NONE) || (i > 0 && l->parent >= i) ||
+            (i > 0 && l->founded < p->lesions[l->parent].founded) ||
+            l->founder_clone >= p->n_clones) {
+            ms_strbuf_printf(why, "lesion %zu: not a node of the seeding tree (parent %u)", i,
+                             l->parent);
+            return -1;
+        }
         if (l->site >= m->n_sites) {
             ms_strbuf_printf(why, "lesion %zu: site %u out of range", i, l->site);
             return -1;

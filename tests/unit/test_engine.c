@@ -167,6 +167,62 @@ START_TEST(test_clones_and_lineage)
 }
 END_TEST
 
+/* Every landing at the primary's site joins the primary: no new lesion, all self-seeded. */
+START_TEST(test_self_seeding)
+{
+    metasim_model_t *m = load("scenario: {name: s}\ntime: {horizon: 30}\n"
+                              "sites: {p: {blood_flow: 1, colonisation: 0.5, shedding: 0.1,"
+                              " division: {cycling: 0.5}, death: {cycling: 0.1}}}\n"
+                              "primary: {site: p, initial_cells: 2000}\n");
+    metasim_sim_t *s = start(m, 4, 0);
+    ck_assert_int_eq(metasim_sim_run(s, 5, 0), METASIM_STOP_TIME);
+    metasim_counts_t n;
+    ck_assert_int_eq(metasim_sim_counts(s, &n), 0);
+    ck_assert_uint_gt(n.shed, 1000);
+    ck_assert_uint_eq(n.lesions, 1);
+    ck_assert_uint_eq(metasim_sim_lesions(s), 1);
+    ck_assert_uint_eq(n.colonised, n.self_seeded);
+    ck_assert_uint_eq(n.shed, n.lost + n.colonised);
+    /* Half of the landed cells settle: 5 SE of a binomial proportion from >1000 cells. */
+    ck_assert_double_lt(fabs((double)n.colonised / (double)n.shed - 0.5), 5 * 0.5 / sqrt(1000));
+    metasim_sim_destroy(s);
+    metasim_model_destroy(m);
+}
+END_TEST
+
+/* Metastases shed too: the seeding graph grows edges from lesions other than the primary, and
+ * stays a tree in order of founding (checked by verify after every step). */
+START_TEST(test_seeding_graph)
+{
+    metasim_model_t *m =
+        load("scenario: {name: g}\ntime: {horizon: 60}\n"
+             "sites:\n"
+             "  p: {shedding: 0.05, division: {cycling: 0.6}, death: {cycling: 0.2}}\n"
+             "  m: {blood_flow: 1, colonisation: 0.01, shedding: 0.05,"
+             " dormancy_on_arrival: 0.3,"
+             " division: {cycling: 0.6}, death: {cycling: 0.2, dormant: 0.01}}\n"
+             "primary: {site: p, initial_cells: 1000}\n");
+    metasim_sim_t *s = start(m, 8, 0);
+    ck_assert_int_eq(metasim_sim_run(s, 20, 0), METASIM_STOP_TIME);
+    size_t from_metastases = 0;
+    for (size_t i = 1; i < metasim_sim_lesions(s); i++) {
+        metasim_lesion_info_t li;
+        ck_assert_int_eq(metasim_sim_lesion_info(s, i, &li), 0);
+        ck_assert_uint_lt(li.parent, i);
+        from_metastases += li.parent > 0;
+    }
+    ck_assert_uint_gt(from_metastases, 0);
+    metasim_counts_t n;
+    metasim_sim_counts(s, &n);
+    ck_assert_uint_eq(n.lesions, metasim_sim_lesions(s));
+    ck_assert_uint_eq(n.colonised, n.self_seeded + n.lesions - 1);
+    metasim_lesion_info_t li;
+    ck_assert_int_eq(metasim_sim_lesion_info(s, metasim_sim_lesions(s), &li), METASIM_E_ARG);
+    metasim_sim_destroy(s);
+    metasim_model_destroy(m);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
     metasim_model_t *m = load(growth);
@@ -200,6 +256,8 @@ Suite *suite(void)
     tcase_add_test(tc, test_stop_reasons);
     tcase_add_test(tc, test_extinction_time_is_last_death);
     tcase_add_test(tc, test_clones_and_lineage);
+    tcase_add_test(tc, test_self_seeding);
+    tcase_add_test(tc, test_seeding_graph);
     tcase_add_test(tc, test_bad_arguments);
     suite_add_tcase(s, tc);
     return s;

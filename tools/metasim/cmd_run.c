@@ -13,29 +13,35 @@
 #include "cli.h"
 #include "metasim/metasim.h"
 
-/* Timeline events printed before the rest are only counted. */
-#define MAX_CLONE_LINES 25
+/* Timeline events (new clones and lesions) printed; the rest are only counted. */
+#define MAX_EVENT_LINES 40
+/* Lesions listed in the closing summary. */
+#define MAX_LESION_LINES 20
 
 typedef struct timeline {
     const metasim_model_t *model;
     metasim_writer_t csv;
-    unsigned clone_lines;
-    unsigned long long clones_untold;
+    unsigned event_lines;
+    unsigned long long events_untold;
     bool quiet;
 } timeline;
 
 static int on_event(void *user, const metasim_event_t *e)
 {
     timeline *tl = user;
-    if (tl->quiet || e->kind != METASIM_EVENT_CLONE)
+    if (tl->quiet || e->kind == METASIM_EVENT_EXTINCT)
         return 0;
-    if (tl->clone_lines == MAX_CLONE_LINES) {
-        tl->clones_untold++;
+    if (tl->event_lines == MAX_EVENT_LINES) {
+        tl->events_untold++;
         return 0;
     }
-    tl->clone_lines++;
-    printf("%12.2f  %10s  clone %u arises from clone %u in lesion %u: +%s\n", e->time, "", e->clone,
-           e->parent_clone, e->lesion, e->detail);
+    tl->event_lines++;
+    if (e->kind == METASIM_EVENT_CLONE)
+        printf("%12.2f  %10s  clone %u arises from clone %u in lesion %u: +%s\n", e->time, "",
+               e->clone, e->parent_clone, e->lesion, e->detail);
+    else
+        printf("%12.2f  %10s  lesion %u founded in %s by a %s cell of clone %u from lesion %u\n",
+               e->time, "", e->lesion, e->site, e->detail, e->clone, e->source_lesion);
     return 0;
 }
 
@@ -43,25 +49,6 @@ static int on_sample(void *user, const metasim_sample_t *x)
 {
     timeline *tl = user;
     return tl->csv.sample ? tl->csv.sample(tl->csv.user, x) : 0;
-}
-
-/* Tallies the final state per lesion for the closing summary. */
-typedef struct tally {
-    double cells[64];
-    const char *site[64];
-    unsigned lesions;
-} tally;
-
-static int on_final(void *user, const metasim_sample_t *x)
-{
-    tally *t = user;
-    if (x->lesion < 64) {
-        t->cells[x->lesion] += x->cells;
-        t->site[x->lesion] = x->site;
-        if (x->lesion + 1 > t->lesions)
-            t->lesions = x->lesion + 1;
-    }
-    return 0;
 }
 
 static int parse_u64(const char *text, unsigned long long *out)
@@ -88,6 +75,43 @@ static int draw_seed(unsigned long long *seed)
     fclose(f);
     *seed &= (1ULL << 53) - 1; /* scenarios hold seeds up to 2^53 */
     return got == 1 ? 0 : -1;
+}
+
+/* The state at the end: living lesions, the lineage, the cascade's totals. */
+static void summarise(const metasim_sim_t *sim, const metasim_model_t *model)
+{
+    size_t living = 0, shown = 0;
+    for (size_t i = 0; i < metasim_sim_lesions(sim); i++) {
+        metasim_lesion_info_t li;
+        metasim_sim_lesion_info(sim, i, &li);
+        living += li.cells > 0;
+    }
+    printf("\nat %.2f d: %.4g cells in %zu living lesion%s, %zu clones in the lineage, %llu "
+           "events\n",
+           metasim_sim_time(sim), metasim_sim_cells(sim), living, living == 1 ? "" : "s",
+           metasim_sim_clones(sim), metasim_sim_events(sim));
+    for (size_t i = 0; i < metasim_sim_lesions(sim); i++) {
+        metasim_lesion_info_t li;
+        metasim_sim_lesion_info(sim, i, &li);
+        if (li.cells == 0)
+            continue;
+        if (++shown > MAX_LESION_LINES) {
+            printf("  ... and %zu more\n", living - MAX_LESION_LINES);
+            break;
+        }
+        printf("  lesion %zu (%s): %.4g cells", i, li.site, li.cells);
+        if (li.parent != i)
+            printf(", seeded from lesion %u at %.2f d", li.parent, li.founded);
+        printf("\n");
+    }
+    metasim_counts_t n;
+    metasim_sim_counts(sim, &n);
+    if (n.shed > 0)
+        printf("cascade: %llu cells shed, %llu lost in the blood or on landing, %llu colonised "
+               "(%llu back into the primary), %llu lesions founded; now %.3g CTCs per 7.5 mL "
+               "expected\n",
+               n.shed, n.lost, n.colonised, n.self_seeded, n.lesions - 1,
+               metasim_sim_ctc(sim) * 7.5 / (1000 * metasim_model_blood_volume(model)));
 }
 
 static const char *stop_words(int rc)
@@ -179,19 +203,12 @@ int cmd_run(const cli_args *args)
         milestone *= 10;
     }
     if (!args->quiet) {
-        if (tl.clones_untold)
-            printf("%12s  %10s  (%llu more clones arose; --csv records every clone's size)\n", "",
-                   "", tl.clones_untold);
+        if (tl.events_untold)
+            printf("%12s  %10s  (%llu more clones or lesions arose; --csv has every one)\n", "", "",
+                   tl.events_untold);
         printf("%12.2f  %10.3g  %s\n", metasim_sim_time(sim), metasim_sim_cells(sim),
                stop_words(rc));
-        tally t = {0};
-        metasim_writer_t final = {&t, on_final, NULL};
-        metasim_sim_snapshot(sim, &final);
-        printf("\nat %.2f d: %.4g cells in %u lesion%s, %zu clones in the lineage, %llu events\n",
-               metasim_sim_time(sim), metasim_sim_cells(sim), t.lesions, t.lesions == 1 ? "" : "s",
-               metasim_sim_clones(sim), metasim_sim_events(sim));
-        for (unsigned i = 0; i < t.lesions; i++)
-            printf("  lesion %u (%s): %.4g cells\n", i, t.site[i] ? t.site[i] : "?", t.cells[i]);
+        summarise(sim, model);
     }
 out:
     if (metasim_csv_writer_close(&tl.csv) != 0 && exit_code == CLI_OK) {
