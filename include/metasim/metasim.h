@@ -158,6 +158,7 @@ enum {
                                  simulated event by event, else at the end of a step) */
     METASIM_STOP_EXTINCT = 3, /* no tumour cells are left */
     METASIM_STOP_SIZE = 4,    /* the total burden reached metasim_sim_options_t.stop_cells */
+    METASIM_STOP_DEATH = 5,   /* the patient died of the tumour burden */
 };
 
 /* One compartment's size at an output time. Strings belong to the model. */
@@ -171,10 +172,16 @@ typedef struct metasim_sample {
 } metasim_sample_t;
 
 typedef enum metasim_event_kind {
-    METASIM_EVENT_CLONE = 1,   /* a new clone arose: clone, lesion, detail = its new loci */
-    METASIM_EVENT_EXTINCT = 2, /* the last tumour cell died */
-    METASIM_EVENT_LESION = 3,  /* a circulating cell founded a lesion: lesion, site, clone,
-                                  source_lesion (an edge of the seeding graph), detail = state */
+    METASIM_EVENT_CLONE = 1,     /* a new clone arose: clone, lesion, detail = its new loci */
+    METASIM_EVENT_EXTINCT = 2,   /* the last tumour cell died */
+    METASIM_EVENT_LESION = 3,    /* a circulating cell founded a lesion: lesion, site, clone,
+                                    source_lesion (an edge of the seeding graph), detail = state */
+    METASIM_EVENT_DIAGNOSIS = 4, /* the primary (or a symptomatic lesion) was found: detail =
+                                    the stage, "T2 N1 M0" */
+    METASIM_EVENT_SURGERY = 5,   /* the primary and its regional nodes were removed */
+    METASIM_EVENT_RELAPSE = 6,   /* the first relapse was detected: lesion = the largest found,
+                                    site = its site, detail = "distant (scan)" and the like */
+    METASIM_EVENT_DEATH = 7,     /* the tumour burden killed the patient: detail = the cause */
 } metasim_event_kind_t;
 
 /* A timeline event. Strings are valid only during the callback. */
@@ -238,6 +245,25 @@ METASIM_API size_t metasim_sim_clones(const metasim_sim_t *sim);             /* 
 /* The level of factor `factor` (in declaration order) at lesion `lesion`; NaN when either
  * index is out of range. */
 METASIM_API double metasim_sim_factor(const metasim_sim_t *sim, size_t lesion, size_t factor);
+
+/* The patient's clinical course so far (docs/clinic.md). Times in days from the first tumour
+ * cell; a time is NaN when the event has not happened. */
+typedef struct metasim_clinical {
+    double diagnosis;         /* time of diagnosis */
+    int t_stage;              /* 1-3 from the primary's diameter at diagnosis (0 = not found) */
+    int n_stage;              /* 0-3 from involved regional nodes at surgery (at diagnosis if
+                                 there is no surgery) */
+    int m_stage;              /* 1 when a distant lesion was detectable at diagnosis */
+    double primary_diameter;  /* cm, at diagnosis */
+    double surgery;           /* time of surgery */
+    double relapse;           /* time the first relapse was detected */
+    int relapse_local;        /* the first relapse included a lesion at the primary's site */
+    int relapse_distant;      /* ... a lesion at any other non-regional site */
+    const char *relapse_site; /* site of the largest lesion of the first relapse, or NULL */
+    double death;             /* time of death from the tumour */
+} metasim_clinical_t;
+
+METASIM_API int metasim_sim_clinical(const metasim_sim_t *sim, metasim_clinical_t *clinical);
 
 /* The cascade's running totals (see metasim_counts_t). */
 METASIM_API int metasim_sim_counts(const metasim_sim_t *sim, metasim_counts_t *counts);

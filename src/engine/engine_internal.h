@@ -13,12 +13,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clinic/clinic_internal.h"
 #include "core/strbuf_internal.h"
 #include "metasim/metasim.h"
 #include "state/patient_internal.h"
 
 /* Random stream purposes (the fourth part of a stream's key). */
-enum { MS_PURPOSE_ENGINE = 1, MS_PURPOSE_BLOOD = 2 };
+enum { MS_PURPOSE_ENGINE = 1, MS_PURPOSE_BLOOD = 2, MS_PURPOSE_CLINIC = 3 };
 
 /* Per-cell rates of one compartment, frozen over a step (all /d). */
 typedef struct ms_rates {
@@ -98,7 +99,8 @@ struct metasim_sim {
     double ctc;      /* expected circulating tumour cells in the whole blood */
     double ctc_next; /* the same at the end of the step being taken */
     metasim_counts_t counts;
-    gsl_rng *blood;       /* its own stream, so blood draws never perturb the history */
+    gsl_rng *blood; /* its own stream, so blood draws never perturb the history */
+    ms_clinic clinic;
     double *weights;      /* per site: landing weights (spread.c workspace) */
     uint64_t *colonisers; /* per site: colonisers of one batch (step.c workspace) */
     uint64_t truncated;   /* lineages whose emissions were cut at the nesting limit */
@@ -113,9 +115,11 @@ void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, 
 /* The Hill multiplier 1 + (max_effect - 1) F^h / (ec50^h + F^h) of a modifier. */
 double ms_engine_hill(const ms_modifier *mod, double level);
 
-/* spread.c: `count` cells of `clone` shed by a lesion: how many colonise each site
- * (colonisers[site], n_sites entries), with the counters updated. */
-void ms_engine_spread(metasim_sim_t *s, uint32_t clone, uint64_t count, uint64_t *colonisers);
+/* spread.c: `count` cells of `clone` shed by a lesion (the primary when `from_primary`, whose
+ * cells may also take the lymph): how many colonise each site (colonisers[site], n_sites
+ * entries), with the counters updated. */
+void ms_engine_spread(metasim_sim_t *s, uint32_t clone, uint64_t count, bool from_primary,
+                      uint64_t *colonisers);
 /* Founds a lesion at `site` seeded by lesion `parent` with one cell of `clone` at time t, in a
  * state drawn from the site's dormancy on arrival; reports it to the writer. */
 int ms_engine_found_lesion(metasim_sim_t *s, uint32_t site, uint32_t parent, uint32_t clone,

@@ -57,6 +57,7 @@ int metasim_sim_create(const metasim_model_t *model, const metasim_sim_options_t
     }
     ms_rng_set_stream(s->rng, options->seed, options->patient, 0, MS_PURPOSE_ENGINE);
     ms_rng_set_stream(s->blood, options->seed, options->patient, 0, MS_PURPOSE_BLOOD);
+    ms_clinic_init(s);
     s->counts.lesions = 1;
     s->homing = 1.0;
     *sim = s;
@@ -151,6 +152,7 @@ static double step_end(metasim_sim_t *s, double t_max)
 {
     const metasim_model_t *m = s->model;
     double t1 = fmin(fmin(t_max, s->next_sample), s->p.t + m->max_step);
+    t1 = fmin(t1, ms_clinic_next(s));
     for (size_t i = 0; i < s->p.n_lesions; i++) {
         const ms_lesion *l = &s->p.lesions[i];
         for (size_t k = 0; k < m->n_factors; k++) {
@@ -215,6 +217,11 @@ int metasim_sim_run(metasim_sim_t *s, double t_max, unsigned long long max_event
             /* Grid times are multiples of the interval, not sums, so they never drift. */
             s->next_sample = (floor(s->p.t / interval + 1e-9) + 1) * interval;
         }
+        int clinical = ms_clinic_update(s);
+        if (clinical < 0)
+            return fail(s, clinical, "writing a clinical event");
+        if (clinical == METASIM_STOP_DEATH)
+            return clinical;
         uint64_t total = ms_patient_total(&s->p);
         if (total == 0 && s->n_pending == 0)
             return METASIM_STOP_EXTINCT;
@@ -294,6 +301,14 @@ unsigned long long metasim_sim_events(const metasim_sim_t *s)
 size_t metasim_sim_clones(const metasim_sim_t *s)
 {
     return s ? s->p.n_clones : 0;
+}
+
+int metasim_sim_clinical(const metasim_sim_t *s, metasim_clinical_t *clinical)
+{
+    if (!s || !clinical)
+        return METASIM_E_ARG;
+    *clinical = s->clinic.out;
+    return 0;
 }
 
 int metasim_sim_counts(const metasim_sim_t *s, metasim_counts_t *counts)

@@ -15,7 +15,19 @@
 /* Lesions are kept for the seeding graph even when extinct; this bounds a runaway scenario. */
 #define MAX_LESIONS 1000000
 
-void ms_engine_spread(metasim_sim_t *s, uint32_t clone, uint64_t count, uint64_t *colonisers)
+/* The chance that a cell of `clone` landing at site j settles. */
+static double settles(const metasim_sim_t *s, uint64_t loci, size_t j)
+{
+    const metasim_model_t *m = s->model;
+    double p = m->sites[j].colonisation;
+    for (size_t k = 0; p > 0 && k < m->n_loci; k++)
+        if (loci >> k & 1)
+            p *= m->loci[k].colonisation[j];
+    return p < 1 ? p : 1;
+}
+
+void ms_engine_spread(metasim_sim_t *s, uint32_t clone, uint64_t count, bool from_primary,
+                      uint64_t *colonisers)
 {
     const metasim_model_t *m = s->model;
     uint64_t loci = s->p.clones[clone].loci;
@@ -32,20 +44,28 @@ void ms_engine_spread(metasim_sim_t *s, uint32_t clone, uint64_t count, uint64_t
         colonisers[j] = 0;
     }
     s->counts.shed += count;
-    uint64_t landed = total > 0 ? ms_ran_binomial64(s->rng, m->ctc_survival, count) : 0;
-    uint64_t settled = 0;
+    uint64_t settled = 0, blood = count;
+    /* The primary's cells that take the lymph reach its regional nodes directly. */
+    for (size_t j = 0; from_primary && j < m->n_sites && blood > 0; j++) {
+        double share = m->sites[j].lymph_flow;
+        if (share <= 0)
+            continue;
+        uint64_t here = ms_ran_binomial64(s->rng, share, count);
+        here = here < blood ? here : blood;
+        blood -= here;
+        colonisers[j] = ms_ran_binomial64(s->rng, settles(s, loci, j), here);
+        settled += colonisers[j];
+    }
+    uint64_t landed = total > 0 ? ms_ran_binomial64(s->rng, m->ctc_survival, blood) : 0;
     /* Multinomial over sites as a chain of binomials. */
     for (size_t j = 0; j < m->n_sites && landed > 0; j++) {
         double w = s->weights[j];
         uint64_t here = w >= total ? landed : ms_ran_binomial64(s->rng, w / total, landed);
         total -= w;
         landed -= here;
-        double p = m->sites[j].colonisation;
-        for (size_t k = 0; p > 0 && k < m->n_loci; k++)
-            if (loci >> k & 1)
-                p *= m->loci[k].colonisation[j];
-        colonisers[j] = ms_ran_binomial64(s->rng, p < 1 ? p : 1, here);
-        settled += colonisers[j];
+        uint64_t more = ms_ran_binomial64(s->rng, settles(s, loci, j), here);
+        colonisers[j] += more;
+        settled += more;
     }
     s->counts.colonised += settled;
     s->counts.lost += count - settled;
@@ -53,7 +73,7 @@ void ms_engine_spread(metasim_sim_t *s, uint32_t clone, uint64_t count, uint64_t
 
 int ms_engine_joins_primary(const metasim_sim_t *s, uint32_t site)
 {
-    return site == s->p.lesions[0].site;
+    return site == s->p.lesions[0].site && !s->clinic.resected;
 }
 
 uint32_t ms_engine_arrival_state(metasim_sim_t *s, uint32_t site)

@@ -261,7 +261,7 @@ static int disseminate(step_ctx *c, uint32_t clone, uint64_t count, double from,
     metasim_sim_t *s = c->s;
     if (count == 0)
         return 0;
-    ms_engine_spread(s, clone, count, s->colonisers);
+    ms_engine_spread(s, clone, count, c->li == 0 && !s->clinic.resected, s->colonisers);
     int rc = 0;
     for (uint32_t j = 0; j < s->model->n_sites && rc == 0; j++) {
         uint64_t n = s->colonisers[j];

@@ -134,7 +134,7 @@ static int build_sites(metasim_model_t *m, const ms_node *sites)
     m->sites = calloc(m->n_sites ? m->n_sites : 1, sizeof *m->sites);
     if (!m->sites)
         return METASIM_E_NOMEM;
-    double flow = 0;
+    double flow = 0, lymph = 0;
     for (size_t i = 0; i < m->n_sites; i++) {
         const ms_node *s = sites->items[i];
         ms_site *site = &m->sites[i];
@@ -143,6 +143,14 @@ static int build_sites(metasim_model_t *m, const ms_node *sites)
         site->colonisation = num(s, "colonisation");
         site->dormancy_on_arrival = num(s, "dormancy_on_arrival");
         site->shedding = num(s, "shedding");
+        site->regional = num(s, "regional") != 0;
+        site->lymph_flow = num(s, "lymph_flow");
+        lymph += site->lymph_flow;
+        if (site->lymph_flow > 0 && !site->regional)
+            rule_error(
+                m, get(s, "lymph_flow"),
+                "sites.%s.lymph_flow: lymph reaches only regional sites (set regional: true)",
+                s->key);
         site->growth = (ms_growth)num(s, "growth");
         site->capacity = num(s, "capacity");
         site->lethal_cells = num(s, "lethal_cells");
@@ -162,6 +170,8 @@ static int build_sites(metasim_model_t *m, const ms_node *sites)
     /* Shares are fractions of one circulation; allow for rounding in hand-written decimals. */
     if (flow > 1.0 + 1e-9)
         rule_error(m, sites, "sites: blood_flow shares add up to %.6g, more than 1", flow);
+    if (lymph > 1.0 + 1e-9)
+        rule_error(m, sites, "sites: lymph_flow shares add up to %.6g, more than 1", lymph);
     return 0;
 }
 
@@ -385,6 +395,43 @@ static int build_arms(metasim_model_t *m, const ms_node *arms)
     return 0;
 }
 
+/* Diameter d (cm) to cells of a sphere: (pi / 6) d^3 cells_per_cm3. */
+static double sphere_cells(const metasim_model_t *m, double diameter)
+{
+    const double pi = 3.14159265358979323846;
+    return pi / 6 * diameter * diameter * diameter * m->cells_per_cm3;
+}
+
+static int build_clinic(metasim_model_t *m, const ms_node *c)
+{
+    m->cells_per_cm3 = num(c, "cells_per_cm3");
+    m->detection_spread = num(c, "detection_spread");
+    m->symptomatic_cells = sphere_cells(m, num(c, "symptomatic_diameter"));
+    m->imaging_cells = sphere_cells(m, num(c, "imaging_diameter"));
+    m->node_positive_cells = num(c, "node_positive_cells");
+    m->lethal_cells = num(c, "lethal_cells");
+    const ms_node *surgery = get(c, "surgery");
+    m->surgery = surgery != NULL;
+    m->surgery_delay = num(surgery, "delay");
+    const ms_node *scans = get(c, "scans");
+    m->n_scan_periods = scans ? scans->count : 0;
+    m->scan_every = calloc(m->n_scan_periods + 1, sizeof(double));
+    m->scan_until = calloc(m->n_scan_periods + 1, sizeof(double));
+    if (!m->scan_every || !m->scan_until)
+        return METASIM_E_NOMEM;
+    for (size_t i = 0; i < m->n_scan_periods; i++) {
+        m->scan_every[i] = num(scans->items[i], "every");
+        m->scan_until[i] = num(scans->items[i], "until");
+        if (i > 0 && m->scan_until[i] <= m->scan_until[i - 1])
+            rule_error(m, get(scans->items[i], "until"),
+                       "clinic.scans[%zu].until: must be later than clinic.scans[%zu].until", i,
+                       i - 1);
+    }
+    if (m->n_scan_periods > 0 && !m->surgery)
+        rule_error(m, scans, "clinic.scans: follow-up starts at surgery: add clinic.surgery");
+    return 0;
+}
+
 static int build(metasim_model_t *m)
 {
     const ms_node *root = m->tree;
@@ -409,6 +456,10 @@ static int build(metasim_model_t *m)
     for (m->primary_site = 0; m->primary_site < m->n_sites; m->primary_site++)
         if (strcmp(m->sites[m->primary_site].name, get(primary, "site")->text) == 0)
             break;
+    if ((rc = build_clinic(m, get(root, "clinic"))) != 0)
+        return rc;
+    if (m->sites[m->primary_site].regional)
+        rule_error(m, get(primary, "site"), "primary.site: the primary cannot be a regional site");
     const ms_node *circulation = get(root, "circulation");
     m->ctc_survival = num(circulation, "survival");
     m->ctc_half_life = num(circulation, "half_life");
@@ -734,6 +785,8 @@ void metasim_model_destroy(metasim_model_t *m)
         free(m->factors[i].production);
     free(m->factors);
     free(m->modifiers);
+    free(m->scan_every);
+    free(m->scan_until);
     free(m->sites);
     free(m->loci);
     free(m->drugs);

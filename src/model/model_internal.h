@@ -33,6 +33,8 @@ typedef struct ms_site {
     double *death;       /* per state, /d */
     double lethal_cells; /* 0 when the site has no lethal size of its own */
     double shedding;     /* /d per cell */
+    bool regional;       /* the primary's regional lymph nodes */
+    double lymph_flow;   /* share of the primary's shed cells reaching it by lymph */
     ms_transition *transitions;
     size_t n_transitions;
 } ms_site;
@@ -122,6 +124,13 @@ struct metasim_model {
     size_t n_drugs;
     ms_arm *arms;
     size_t n_arms;
+    /* The clinic (docs/clinic.md). */
+    double cells_per_cm3, detection_spread, symptomatic_cells, imaging_cells;
+    double node_positive_cells, lethal_cells;
+    bool surgery;
+    double surgery_delay;
+    double *scan_every, *scan_until; /* periods of follow-up, since surgery */
+    size_t n_scan_periods;
     /* The circulation. */
     double ctc_survival, ctc_half_life, blood_volume; /* fraction, d, L */
     /* Engine settings (docs/engine.md). */

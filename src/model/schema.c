@@ -84,6 +84,12 @@ const ms_field ms_schema[] = {
     {"sites.*.shedding", MS_T_NUMBER, MS_DIM_RATE, NONNEGATIVE, .def = "0",
      .doc = "Per-cell rate at which lesions here shed cells into the blood (about 3.5e-3 /d: "
             "3-4e6 cells per gram of tumour per day, Butler and Gullino 1975)."},
+    {"sites.*.regional", MS_T_BOOL, .def = "false",
+     .doc = "The site is the primary's regional lymph nodes: reached through the lymph "
+            "(`lymph_flow`), resected with the primary, and read for nodal status (N)."},
+    {"sites.*.lymph_flow", MS_T_NUMBER, MS_DIM_FRACTION, UNIT_INTERVAL, .def = "0",
+     .doc = "For a regional site: the share of the primary's shed cells that travel through "
+            "the lymph to it (they skip the blood; the rest enter the blood)."},
     {"sites.*.lethal_cells", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE,
      .doc = "Size of the burden at this site that kills the patient (brain lower than "
             "others); absent: only the total burden can be lethal."},
@@ -95,8 +101,9 @@ const ms_field ms_schema[] = {
     {"primary.initial_cells", MS_T_INTEGER, MS_DIM_CELLS, AT_LEAST(1), .def = "1",
      .doc = "Cells of the founding clone at time 0."},
     {"primary.detection_cells", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE, .def = "1e9",
-     .doc = "Size at which the primary is diagnosed (clinical detection near 1e9 cells, "
-            "about 1 cm^3)."},
+     .doc = "Median size at which the primary is diagnosed (clinical detection near 1e9 cells, "
+            "about 1 cm^3); each patient's own size is drawn around it "
+            "(`clinic.detection_spread`)."},
 
     /* ------------------------------------------------------------ loci */
     {"loci", MS_T_MAP,
@@ -187,6 +194,39 @@ const ms_field ms_schema[] = {
             "sets the CTC count in the blood."},
     {"circulation.blood_volume", MS_T_NUMBER, MS_DIM_VOLUME, POSITIVE, .def = "5 L",
      .doc = "Blood volume of the patient, to turn CTC numbers into counts per blood draw."},
+
+    /* ------------------------------------------------------------ clinic */
+    {"clinic", MS_T_SECTION,
+     .doc = "Diagnosis, staging, surgery, follow-up and death. Without `clinic.surgery` the "
+            "primary is never removed."},
+    {"clinic.cells_per_cm3", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE, .def = "1e9",
+     .doc = "Tumour cells per cubic centimetre, to turn sizes into diameters of spheres "
+            "(10^8 to 10^9)."},
+    {"clinic.detection_spread", MS_T_NUMBER, MS_DIM_NONE, NONNEGATIVE, .def = "0",
+     .doc = "Standard deviation of log10 of the patient's detection size around "
+            "`primary.detection_cells` (log-normal between patients)."},
+    {"clinic.symptomatic_diameter", MS_T_NUMBER, MS_DIM_LENGTH, POSITIVE, .def = "3 cm",
+     .doc = "Any lesion this large causes symptoms and is found at once, between scans or "
+            "before diagnosis."},
+    {"clinic.imaging_diameter", MS_T_NUMBER, MS_DIM_LENGTH, POSITIVE, .def = "5 mm",
+     .doc = "Smallest lesion a scan detects (staging at diagnosis, follow-up scans)."},
+    {"clinic.node_positive_cells", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE, .def = "200",
+     .doc = "Cells in a regional node lesion for the node to count as involved at surgery "
+            "(about a 0.2 mm deposit)."},
+    {"clinic.surgery", MS_T_SECTION, .doc = "Removal of the primary and its regional nodes."},
+    {"clinic.surgery.delay", MS_T_NUMBER, MS_DIM_TIME, .flags = MS_REQUIRED | MS_LO_CLOSED, .lo = 0,
+     .doc = "Time from diagnosis to surgery."},
+    {"clinic.scans", MS_T_LIST,
+     .doc = "Follow-up imaging after surgery, as successive periods (for example every 6 "
+            "months for 5 years, then yearly to 10 years)."},
+    {"clinic.scans[]", MS_T_SECTION, .doc = "One period of follow-up."},
+    {"clinic.scans[].every", MS_T_NUMBER, MS_DIM_TIME, REQUIRED_POSITIVE,
+     .doc = "Interval between scans."},
+    {"clinic.scans[].until", MS_T_NUMBER, MS_DIM_TIME, REQUIRED_POSITIVE,
+     .doc = "End of the period, as time since surgery."},
+    {"clinic.lethal_cells", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE, .def = "1e12",
+     .doc = "Total tumour burden that kills the patient (near 1e12 cells); organ-specific "
+            "limits are `sites.<name>.lethal_cells`."},
 
     /* ------------------------------------------------------------ drugs */
     {"drugs", MS_T_MAP, .doc = "Drugs by name, with their pharmacokinetics."},
@@ -350,10 +390,12 @@ char *metasim_schema_reference(void)
         "error. A month is 365.25/12 days and a year 365.25 days.\n\n"
         "| kind | canonical | accepted |\n|---|---|---|\n",
         METASIM_VERSION_STRING);
-    static const ms_dim dims[] = {MS_DIM_TIME, MS_DIM_RATE, MS_DIM_MASS,  MS_DIM_VOLUME,
-                                  MS_DIM_FLOW, MS_DIM_CONC, MS_DIM_CELLS, MS_DIM_FRACTION};
-    static const char *const dim_names[] = {"time",      "rate",          "mass",  "volume",
-                                            "clearance", "concentration", "cells", "fraction"};
+    static const ms_dim dims[] = {MS_DIM_TIME,   MS_DIM_RATE,  MS_DIM_MASS,
+                                  MS_DIM_VOLUME, MS_DIM_FLOW,  MS_DIM_CONC,
+                                  MS_DIM_LENGTH, MS_DIM_CELLS, MS_DIM_FRACTION};
+    static const char *const dim_names[] = {"time",   "rate",      "mass",
+                                            "volume", "clearance", "concentration",
+                                            "length", "cells",     "fraction"};
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
         ms_strbuf_printf(&sb, "| %s | %s | %s |\n", dim_names[i],
                          *ms_units_canonical(dims[i]) ? ms_units_canonical(dims[i]) : "1",
@@ -393,6 +435,8 @@ char *metasim_schema_reference(void)
         "- A modifier of division, death or shedding names no `from`/`to`; one of a transition\n"
         "  names `from` and `to` (a transition declared at some site) and no `state`; one of\n"
         "  homing names none of them.\n"
+        "- `clinic.scans` periods follow each other: each `until` is later than the one before.\n"
+        "- Lymph flows only to regional sites, and their shares add up to at most 1.\n"
         "- Circulating cells land at a site with probability proportional to its `blood_flow`\n"
         "  times the clone's tropism; landing at the primary's site joins the primary\n"
         "  (self-seeding).\n");

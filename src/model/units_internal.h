@@ -17,6 +17,7 @@ typedef enum ms_dim {
     MS_DIM_VOLUME,   /* canonical: L */
     MS_DIM_FLOW,     /* canonical: L/d (clearance) */
     MS_DIM_CONC,     /* canonical: mg/L */
+    MS_DIM_LENGTH,   /* canonical: cm */
 } ms_dim;
 
 /* Parses `text` as a finite number followed by an optional unit of dimension `dim` and stores

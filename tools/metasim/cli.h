@@ -28,6 +28,7 @@ typedef struct cli_args {
     const char *command;
     bool quiet;
     bool help;
+    bool verbose;        /* --verbose */
     const char *seed;    /* --seed */
     const char *patient; /* --patient */
     const char *until;   /* --until */
@@ -53,6 +54,7 @@ extern const cli_option cli_opt_seed;
 extern const cli_option cli_opt_patient;
 extern const cli_option cli_opt_until;
 extern const cli_option cli_opt_csv;
+extern const cli_option cli_opt_verbose;
 
 int cmd_check(const cli_args *args);
 int cmd_run(const cli_args *args);

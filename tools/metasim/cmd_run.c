@@ -23,14 +23,39 @@ typedef struct timeline {
     metasim_writer_t csv;
     unsigned event_lines;
     unsigned long long events_untold;
+    unsigned long long lesions_untold; /* lesion foundings, shown with --verbose */
+    bool verbose;
     bool quiet;
 } timeline;
 
 static int on_event(void *user, const metasim_event_t *e)
 {
     timeline *tl = user;
-    if (tl->quiet || e->kind == METASIM_EVENT_EXTINCT)
+    if (tl->quiet)
         return 0;
+    switch (e->kind) {
+    case METASIM_EVENT_DIAGNOSIS:
+        printf("%12.2f  %10s  diagnosis: %s\n", e->time, "", e->detail);
+        return 0;
+    case METASIM_EVENT_SURGERY:
+        printf("%12.2f  %10s  surgery: the primary and its regional nodes are removed (%s)\n",
+               e->time, "", e->detail);
+        return 0;
+    case METASIM_EVENT_RELAPSE:
+        printf("%12.2f  %10s  first relapse detected in %s: %s\n", e->time, "", e->site,
+               e->detail);
+        return 0;
+    case METASIM_EVENT_DEATH:
+        printf("%12.2f  %10s  death from the tumour (%s)\n", e->time, "", e->detail);
+        return 0;
+    case METASIM_EVENT_EXTINCT: return 0;
+    case METASIM_EVENT_CLONE:
+    case METASIM_EVENT_LESION: break;
+    }
+    if (e->kind == METASIM_EVENT_LESION && !tl->verbose) {
+        tl->lesions_untold++;
+        return 0;
+    }
     if (tl->event_lines == MAX_EVENT_LINES) {
         tl->events_untold++;
         return 0;
@@ -118,7 +143,8 @@ static const char *stop_words(int rc)
 {
     switch (rc) {
     case METASIM_STOP_TIME: return "end of the simulated time";
-    case METASIM_STOP_EXTINCT: return "the tumour is extinct";
+    case METASIM_STOP_EXTINCT: return "no tumour cell is left";
+    case METASIM_STOP_DEATH: return "the patient died";
     default: return "stopped";
     }
 }
@@ -161,7 +187,7 @@ int cmd_run(const cli_args *args)
     if (!args->until)
         until = metasim_model_horizon(model);
 
-    timeline tl = {.model = model, .quiet = args->quiet};
+    timeline tl = {.model = model, .quiet = args->quiet, .verbose = args->verbose};
     if (args->csv && metasim_csv_writer_open(args->csv, &tl.csv) != 0) {
         fprintf(stderr, "metasim run: --csv: cannot create %s: %s\n", args->csv, strerror(errno));
         metasim_model_destroy(model);
@@ -206,6 +232,9 @@ int cmd_run(const cli_args *args)
         if (tl.events_untold)
             printf("%12s  %10s  (%llu more clones or lesions arose; --csv has every one)\n", "", "",
                    tl.events_untold);
+        if (tl.lesions_untold)
+            printf("%12s  %10s  (%llu lesions were founded; --verbose lists them)\n", "", "",
+                   tl.lesions_untold);
         printf("%12.2f  %10.3g  %s\n", metasim_sim_time(sim), metasim_sim_cells(sim),
                stop_words(rc));
         summarise(sim, model);

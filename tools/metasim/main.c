@@ -20,15 +20,17 @@ const cli_option cli_opt_patient = {"patient", 'p', "K",
                                     "patient index: selects its random streams (default 0)"};
 const cli_option cli_opt_until = {"until", 'u', "TIME",
                                   "simulate up to TIME (e.g. 5y; default: the horizon)"};
+const cli_option cli_opt_verbose = {"verbose", 'v', NULL,
+                                    "also list every lesion founded (the seeding history)"};
 const cli_option cli_opt_csv = {"csv", 0, "FILE", "write the time series to FILE as tidy CSV"};
 
 static int cmd_help(const cli_args *args);
 
 static const cli_option *const help_only[] = {&cli_opt_help, NULL};
 static const cli_option *const check_options[] = {&cli_opt_quiet, &cli_opt_help, NULL};
-static const cli_option *const run_options[] = {&cli_opt_seed, &cli_opt_patient, &cli_opt_until,
-                                                &cli_opt_csv,  &cli_opt_quiet,   &cli_opt_help,
-                                                NULL};
+static const cli_option *const run_options[] = {
+    &cli_opt_seed,    &cli_opt_patient, &cli_opt_until, &cli_opt_csv,
+    &cli_opt_verbose, &cli_opt_quiet,   &cli_opt_help,  NULL};
 
 static const cli_command commands[] = {
     {"check", "SCENARIO", "validate a scenario and summarise its model",
@@ -38,8 +40,9 @@ static const cli_command commands[] = {
      check_options, 1, 1, cmd_check},
     {"run", "SCENARIO", "simulate one patient and print its timeline",
      "Simulates one virtual patient of SCENARIO from its first tumour cell and prints a\n"
-     "timeline: sizes as the tumour passes each power of ten, new clones, extinction, and\n"
-     "the state at the end. The patient is fixed by the seed and the patient index, so the\n"
+     "timeline: sizes as the tumour passes each power of ten, new clones, diagnosis and stage,\n"
+     "surgery, the first relapse, death, and the state at the end. The patient is fixed by the "
+     "seed and the patient index, so the\n"
      "same command always gives the same patient.",
      run_options, 1, 1, cmd_run},
     {"schema", "", "print the scenario format reference (Markdown)",
@@ -144,6 +147,8 @@ static int parse_option(const cli_command *c, const char *arg, const char *next,
             out->quiet = true;
         else if (*o == &cli_opt_help)
             out->help = true;
+        else if (*o == &cli_opt_verbose)
+            out->verbose = true;
         return 0;
     }
     fprintf(stderr, "metasim %s: unknown option '%s' (see 'metasim help %s')\n", c->name, arg,
