@@ -20,7 +20,7 @@ build: $(BUILD)/CMakeCache.txt
 
 demo: build
 	$(METASIM) check breast_demo
-	$(METASIM) run breast_demo --patient 20
+	$(METASIM) run breast_demo --patient 11
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

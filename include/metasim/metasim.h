@@ -182,6 +182,8 @@ typedef enum metasim_event_kind {
     METASIM_EVENT_RELAPSE = 6,   /* the first relapse was detected: lesion = the largest found,
                                     site = its site, detail = "distant (scan)" and the like */
     METASIM_EVENT_DEATH = 7,     /* the tumour burden killed the patient: detail = the cause */
+    METASIM_EVENT_BLOOD = 8,     /* a virtual blood draw at a visit (diagnosis, surgery, each
+                                    scan): value = CTCs counted in 7.5 mL */
 } metasim_event_kind_t;
 
 /* A timeline event. Strings are valid only during the callback. */
@@ -194,6 +196,7 @@ typedef struct metasim_event {
     unsigned source_lesion;
     const char *site;
     const char *detail;
+    double value; /* METASIM_EVENT_BLOOD: the count; else 0 */
 } metasim_event_t;
 
 /* Running totals of the metastatic cascade of one simulation. Every shed cell is counted once:

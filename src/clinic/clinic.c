@@ -53,7 +53,18 @@ static int report(metasim_sim_t *s, metasim_event_kind_t kind, unsigned lesion, 
     const metasim_writer_t *w = s->opt.writer;
     if (!w || !w->event)
         return 0;
-    metasim_event_t e = {s->p.t, kind, lesion, 0, 0, lesion, site, detail};
+    metasim_event_t e = {s->p.t, kind, lesion, 0, 0, lesion, site, detail, 0};
+    return w->event(w->user, &e) ? METASIM_E_IO : 0;
+}
+
+/* A CellSearch-style draw of 7.5 mL at a visit, from the blood's own stream. */
+static int blood_draw(metasim_sim_t *s, const char *visit)
+{
+    const metasim_writer_t *w = s->opt.writer;
+    long long count = metasim_sim_blood_draw(s, 7.5);
+    if (!w || !w->event)
+        return 0;
+    metasim_event_t e = {s->p.t, METASIM_EVENT_BLOOD, 0, 0, 0, 0, "", visit, (double)count};
     return w->event(w->user, &e) ? METASIM_E_IO : 0;
 }
 
@@ -198,14 +209,22 @@ int ms_clinic_update(metasim_sim_t *s)
     if (!isnan(c->out.death))
         return METASIM_STOP_DEATH;
     int rc = 0;
-    if (isnan(c->out.diagnosis) && (rc = diagnose(s)) != 0)
-        return rc;
+    if (isnan(c->out.diagnosis)) {
+        if ((rc = diagnose(s)) != 0)
+            return rc;
+        if (!isnan(c->out.diagnosis) && (rc = blood_draw(s, "diagnosis")) != 0)
+            return rc;
+    }
     if (!isnan(c->out.diagnosis) && m->surgery && !c->resected &&
-        s->p.t >= c->out.diagnosis + m->surgery_delay && (rc = operate(s)) != 0)
-        return rc;
+        s->p.t >= c->out.diagnosis + m->surgery_delay) {
+        if ((rc = blood_draw(s, "surgery")) != 0 || (rc = operate(s)) != 0)
+            return rc;
+    }
     if (c->resected && isnan(c->out.relapse)) {
         if (!isnan(c->next_scan) && s->p.t >= c->next_scan) {
-            rc = look_for_relapse(s, m->imaging_cells, "scan");
+            rc = blood_draw(s, "scan");
+            if (rc == 0)
+                rc = look_for_relapse(s, m->imaging_cells, "scan");
             schedule_scan(s, c->next_scan);
         }
         if (rc == 0 && isnan(c->out.relapse))

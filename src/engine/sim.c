@@ -101,14 +101,14 @@ int ms_engine_clone_event(metasim_sim_t *s, uint32_t clone, uint32_t lesion, dou
             used += n > 0 ? (size_t)n : 0;
         }
     }
-    metasim_event_t e = {t,
-                         METASIM_EVENT_CLONE,
-                         lesion,
-                         clone,
-                         cl->parent,
-                         lesion,
-                         s->model->sites[s->p.lesions[lesion].site].name,
-                         detail};
+    metasim_event_t e = {.time = t,
+                         .kind = METASIM_EVENT_CLONE,
+                         .lesion = lesion,
+                         .clone = clone,
+                         .parent_clone = cl->parent,
+                         .source_lesion = lesion,
+                         .site = s->model->sites[s->p.lesions[lesion].site].name,
+                         .detail = detail};
     return w->event(w->user, &e) ? METASIM_E_IO : 0;
 }
 
@@ -251,7 +251,7 @@ int metasim_sim_run(metasim_sim_t *s, double t_max, unsigned long long max_event
         if (ms_patient_total(&s->p) == 0 && s->n_pending == 0 && isfinite(s->extinct_at)) {
             s->p.t = s->extinct_at;
             const metasim_writer_t *w = s->opt.writer;
-            metasim_event_t e = {s->p.t, METASIM_EVENT_EXTINCT, 0, 0, 0, 0, "", ""};
+            metasim_event_t e = {s->p.t, METASIM_EVENT_EXTINCT, 0, 0, 0, 0, "", "", 0};
             if (w && w->event && w->event(w->user, &e) != 0)
                 return fail(s, METASIM_E_IO, "writing an event");
         }

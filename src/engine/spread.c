@@ -105,14 +105,14 @@ int ms_engine_found_lesion(metasim_sim_t *s, uint32_t site, uint32_t parent, uin
     int rc = ms_engine_pending(s, id, clone, state, t, 1);
     const metasim_writer_t *w = s->opt.writer;
     if (rc == 0 && w && w->event) {
-        metasim_event_t e = {t,
-                             METASIM_EVENT_LESION,
-                             id,
-                             clone,
-                             s->p.clones[clone].parent,
-                             parent,
-                             s->model->sites[site].name,
-                             s->model->states[state]};
+        metasim_event_t e = {.time = t,
+                             .kind = METASIM_EVENT_LESION,
+                             .lesion = id,
+                             .clone = clone,
+                             .parent_clone = s->p.clones[clone].parent,
+                             .source_lesion = parent,
+                             .site = s->model->sites[site].name,
+                             .detail = s->model->states[state]};
         if (e.parent_clone == MS_NONE)
             e.parent_clone = clone;
         rc = w->event(w->user, &e) ? METASIM_E_IO : 0;

@@ -42,11 +42,14 @@ static int on_event(void *user, const metasim_event_t *e)
                e->time, "", e->detail);
         return 0;
     case METASIM_EVENT_RELAPSE:
-        printf("%12.2f  %10s  first relapse detected in %s: %s\n", e->time, "", e->site,
-               e->detail);
+        printf("%12.2f  %10s  first relapse detected in %s: %s\n", e->time, "", e->site, e->detail);
         return 0;
     case METASIM_EVENT_DEATH:
         printf("%12.2f  %10s  death from the tumour (%s)\n", e->time, "", e->detail);
+        return 0;
+    case METASIM_EVENT_BLOOD:
+        printf("%12.2f  %10s  blood draw at %s: %.0f CTCs in 7.5 mL\n", e->time, "", e->detail,
+               e->value);
         return 0;
     case METASIM_EVENT_EXTINCT: return 0;
     case METASIM_EVENT_CLONE:
