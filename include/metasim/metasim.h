@@ -323,6 +323,59 @@ METASIM_API const char *metasim_sim_errmsg(const metasim_sim_t *sim);
 /* Releases a simulation. NULL is allowed. */
 METASIM_API void metasim_sim_destroy(metasim_sim_t *sim);
 
+/* ---------------------------------------------------------------- results database */
+
+/*
+ * Results go to an SQLite database (docs/results.md has the schema): provenance (metasim
+ * version, schema version, command line, seed, scenario text), patients, lesions (the seeding
+ * graph), clones (the lineage as an edge list), events, time series on the output grid (with
+ * explicit zeros), and endpoints (time, status with 1 = event, 0 = censored). One process
+ * writes a database; it is built in a temporary file next to `path` and renamed into place by
+ * metasim_results_close(), so an interrupted or failed run never leaves a half-written file.
+ */
+typedef struct metasim_results metasim_results_t;
+
+/* Creates a results database at `path` for runs of `model`. Refuses an existing file unless
+ * `overwrite`. `command_line` (may be NULL) and `seed` are recorded. On failure returns a
+ * negative code and, when it could, a handle carrying the message (metasim_results_errmsg). */
+METASIM_API int metasim_results_create(const char *path, const metasim_model_t *model,
+                                       const char *command_line, unsigned long long seed,
+                                       int overwrite, metasim_results_t **results);
+
+/* A writer that records patient `patient`'s samples and events into the database; pass it in
+ * metasim_sim_options_t.writer. Valid until the next call for another patient or close. */
+METASIM_API int metasim_results_writer(metasim_results_t *results, unsigned patient,
+                                       metasim_writer_t *writer);
+
+/* Records a finished patient: its lesions, clones, cascade totals, clinical course and
+ * endpoints, and the reason its run stopped. */
+METASIM_API int metasim_results_add_patient(metasim_results_t *results, unsigned patient,
+                                            const metasim_sim_t *sim, int stop_reason);
+
+/* Commits and moves the database into place. Returns 0 or an error (then nothing is left at
+ * `path` that was not there before). Releases the handle in every case. */
+METASIM_API int metasim_results_close(metasim_results_t *results);
+
+/* Discards everything written and releases the handle. NULL is allowed. */
+METASIM_API void metasim_results_discard(metasim_results_t *results);
+
+/* Opens an existing database for reading (export); checks that it is a metasim results
+ * database of a schema version this library reads. */
+METASIM_API int metasim_results_open(const char *path, metasim_results_t **results);
+
+/* Writes every table as tidy long CSV (`<table>.csv`, with a header) into directory `dir`
+ * (created if missing; existing files of those names are refused unless `overwrite`). */
+METASIM_API int metasim_results_export_csv(metasim_results_t *results, const char *dir,
+                                           int overwrite);
+
+/* Writes one Newick lineage tree per patient (`patient_<K>.nwk`, branch lengths in days) into
+ * directory `dir`. */
+METASIM_API int metasim_results_export_newick(metasim_results_t *results, const char *dir,
+                                              int overwrite);
+
+/* The message of the last failure on this handle ("" when none). */
+METASIM_API const char *metasim_results_errmsg(const metasim_results_t *results);
+
 /* ---------------------------------------------------------------- units */
 
 /* Parses a time as written in a scenario ("36 h", "5 y", "2 w"; a bare number is in days) into
