@@ -262,7 +262,8 @@ typedef struct metasim_clinical {
     double relapse;           /* time the first relapse was detected */
     int relapse_local;        /* the first relapse included a lesion at the primary's site */
     int relapse_distant;      /* ... a lesion at any other non-regional site */
-    const char *relapse_site; /* site of the largest lesion of the first relapse, or NULL */
+    const char *relapse_site; /* site of the largest lesion of the first relapse, or NULL;
+                                 the model's string, valid as long as the model */
     double death;             /* time of death from the tumour */
 } metasim_clinical_t;
 

@@ -172,15 +172,13 @@ static int look_for_relapse(metasim_sim_t *s, double threshold, const char *how)
     if (size == 0)
         return 0;
     c->out.relapse = s->p.t;
-    snprintf(c->relapse_site, sizeof c->relapse_site, "%s",
-             m->sites[s->p.lesions[largest].site].name);
-    c->out.relapse_site = c->relapse_site;
+    c->out.relapse_site = m->sites[s->p.lesions[largest].site].name; /* the model's string */
     char detail[96];
     snprintf(detail, sizeof detail, "%s%s%s, largest %.2f cm (%s)",
              c->out.relapse_local ? "local" : "",
              c->out.relapse_local && c->out.relapse_distant ? " and " : "",
              c->out.relapse_distant ? "distant" : "", ms_clinic_diameter(m, size), how);
-    return report(s, METASIM_EVENT_RELAPSE, (unsigned)largest, c->relapse_site, detail);
+    return report(s, METASIM_EVENT_RELAPSE, (unsigned)largest, c->out.relapse_site, detail);
 }
 
 static int check_death(metasim_sim_t *s)

@@ -15,7 +15,6 @@ typedef struct ms_clinic {
     bool resected;          /* the primary and regional nodes are gone */
     size_t period;          /* current follow-up period (index into the model's scans) */
     double next_scan;       /* NaN when no scan is due */
-    char relapse_site[65];
 } ms_clinic;
 
 /* Sets up the clinic of a new patient; draws its detection size from `rng`'s own stream. */
