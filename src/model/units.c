@@ -235,6 +235,15 @@ int ms_units_parse(const char *text, size_t len, ms_dim dim, double *value, ms_s
         return -1;
     }
     size_t n = number_length(text, len);
+    if (n > 0 && n < len && (text[n] == 'x' || text[n] == 'X' || text[n] == 'o') &&
+        text[n - 1] == '0' && n <= 2) {
+        ms_strbuf_puts(why, "hexadecimal and octal numbers are not allowed: write it in decimal");
+        return -1;
+    }
+    if (n > 0 && n < len && text[n] == '_') {
+        ms_strbuf_puts(why, "digit separators (_) are not allowed: write 1000, or 1e3");
+        return -1;
+    }
     if (n == 0) {
         ms_strbuf_puts(why, "expected a number");
         if (dim != MS_DIM_NONE && dim != MS_DIM_FRACTION && dim != MS_DIM_CELLS)

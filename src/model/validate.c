@@ -441,7 +441,10 @@ static void check_section(vctx *c, ms_node *n)
             ms_strbuf_puts(&msg, "unknown field ");
             ms_strbuf_quote(&msg, child->key, strlen(child->key), 40);
             suggest(&msg, &nr);
-            if (!nr.best)
+            if (strcmp(child->key, "<<") == 0)
+                ms_strbuf_puts(&msg, ": YAML merge keys are not supported; repeat the fields, or "
+                                     "alias the whole section (key: *anchor)");
+            else if (!nr.best)
                 ms_strbuf_puts(&msg, " (see `metasim schema` for the fields allowed here)");
             mark m = push(c, "", "", "");
             error_at(c, child, 1, "%s", ms_strbuf_str(&msg));
