@@ -54,7 +54,8 @@ static const char critical_yaml[] = "scenario: {name: bench_exact}\n"
 static const char growth_yaml[] = "scenario: {name: bench_growth}\n"
                                   "time: {horizon: 1e5 d}\n"
                                   "sites: {t: {division: {cycling: 0.2}, death: {cycling: 0.1}}}\n"
-                                  "primary: {site: t}\n";
+                                  "primary: {site: t}\n"
+                                  "clinic: {lethal_cells: 1e15}\n";
 
 static double bench_exact(int repeats, unsigned long long events)
 {
@@ -137,6 +138,10 @@ static double bench_growth(int repeats, double size, double *steps)
         metasim_sim_destroy(s);
     }
     metasim_model_destroy(m);
+    if (got == 0) {
+        fprintf(stderr, "bench: no run reached %g cells\n", size);
+        exit(1);
+    }
     *steps = median(events, got);
     return median(secs, got);
 }
@@ -156,6 +161,30 @@ static double bench_naive_growth(int repeats, double size)
     }
     gsl_rng_free(r);
     return median(secs, got);
+}
+
+/* Whole patients of a built-in scenario, from the first cell to the horizon or death, on one
+ * core: the engine, the cascade and the clinic together. */
+static double bench_patients(const char *scenario, unsigned patients, double *seconds)
+{
+    metasim_model_t *m = NULL;
+    if (metasim_model_load_builtin(scenario, &m) != 0) {
+        fprintf(stderr, "bench: %s", metasim_model_errmsg(m));
+        exit(1);
+    }
+    unsigned long long seed = 0;
+    metasim_model_seed(m, &seed);
+    double t0 = now();
+    for (unsigned p = 0; p < patients; p++) {
+        metasim_sim_options_t o = {.seed = seed, .patient = p};
+        metasim_sim_t *s = NULL;
+        metasim_sim_create(m, &o, &s);
+        metasim_sim_run(s, metasim_model_horizon(m), 0);
+        metasim_sim_destroy(s);
+    }
+    *seconds = now() - t0;
+    metasim_model_destroy(m);
+    return patients / *seconds;
 }
 
 int main(int argc, char **argv)
@@ -190,5 +219,10 @@ int main(int argc, char **argv)
                    "(not run: ~3 events per cell)");
         }
     }
+    double secs;
+    double rate = bench_patients("er_positive_breast", 1000, &secs);
+    printf("\nwhole patients, er_positive_breast (25 years, spread, surgery, follow-up), one core\n"
+           "  1000 patients in %.2f s: %.0f patients per second\n",
+           secs, rate);
     return 0;
 }
