@@ -53,7 +53,8 @@ METASIM_API int metasim_version_number(void);
     X(NOTFOUND, -6, "no such built-in scenario")                                                   \
     X(LIMIT, -7, "the input exceeds a size limit")                                                 \
     X(STATE, -8, "the call does not fit the object's state")                                       \
-    X(INTERNAL, -9, "an internal consistency check failed (a bug: please report it)")
+    X(INTERNAL, -9, "an internal consistency check failed (a bug: please report it)")              \
+    X(EXISTS, -10, "the output file exists and replacing it was not asked for")
 
 enum {
     METASIM_OK = 0,
@@ -327,54 +328,103 @@ METASIM_API void metasim_sim_destroy(metasim_sim_t *sim);
 /* ---------------------------------------------------------------- results database */
 
 /*
- * Results go to an SQLite database (docs/results.md has the schema): provenance (metasim
- * version, schema version, command line, seed, scenario text), patients, lesions (the seeding
- * graph), clones (the lineage as an edge list), events, time series on the output grid (with
- * explicit zeros), and endpoints (time, status with 1 = event, 0 = censored). One process
- * writes a database; it is built in a temporary file next to `path` and renamed into place by
- * metasim_results_close(), so an interrupted or failed run never leaves a half-written file.
+ * Results go to an SQLite database (docs/results.md has the schema, with units): provenance
+ * (schema version, metasim version, creation time, command line, seed, scenario text),
+ * patients, lesions (the seeding graph), clones (the lineage as an edge list), events, time
+ * series on the output grid (with explicit zeros), the clinical course, and endpoints (time
+ * from diagnosis, status 1 = event, 0 = censored, as R's survival::Surv reads them).
+ *
+ * One process writes a database, through one handle used by one thread at a time. It is built
+ * in `path` + ".partial" (a stale one is replaced) and renamed into place by
+ * metasim_results_close(), so an interrupted or failed run never leaves a half-written file at
+ * `path`. Each patient is written in one transaction, with prepared statements reused; memory
+ * does not grow with the number of patients. After any write failure the handle refuses
+ * further writes, and closing it removes the partial file.
+ *
+ * Every failure sets a message naming the file (metasim_results_errmsg()), for example
+ * `out/trial.db: cannot create: No such file or directory`.
  */
 typedef struct metasim_results metasim_results_t;
 
-/* Creates a results database at `path` for runs of `model`. Refuses an existing file unless
- * `overwrite`. `command_line` (may be NULL) and `seed` are recorded. On failure returns a
- * negative code and, when it could, a handle carrying the message (metasim_results_errmsg). */
+/* Creates a results database at `path` for runs of `model`, which must outlive the handle (lesion
+ * sites, states and locus names are read from it). Refuses an existing file with
+ * METASIM_E_EXISTS unless `overwrite`. `command_line` (may be NULL) and `seed` are recorded.
+ * Returns 0 and sets *results, or a negative code: METASIM_E_ARG for a bad argument,
+ * METASIM_E_EXISTS, METASIM_E_IO when the file cannot be created or written, METASIM_E_NOMEM.
+ * On failure *results is a handle carrying the message (release it with
+ * metasim_results_discard()), or NULL when even that could not be allocated; nothing is left on
+ * disk. */
 METASIM_API int metasim_results_create(const char *path, const metasim_model_t *model,
                                        const char *command_line, unsigned long long seed,
                                        int overwrite, metasim_results_t **results);
 
-/* A writer that records patient `patient`'s samples and events into the database; pass it in
- * metasim_sim_options_t.writer. Valid until the next call for another patient or close. */
+/* Fills *writer with a writer that records patient `patient`'s samples and events; pass it in
+ * metasim_sim_options_t.writer of that patient's simulation. Samples become rows of `samples`
+ * with explicit zeros: once a (lesion, clone, state) has been sampled, every later sample time
+ * of the patient has a row for it (0 when the compartment is gone); a compartment sampled twice
+ * at one time keeps its first row. Sample times must not decrease. A callback returns nonzero
+ * (so the run stops with METASIM_E_IO) when writing fails; the reason is in
+ * metasim_results_errmsg().
+ *
+ * The writer is valid until metasim_results_add_patient() for the same patient (which completes
+ * its time series), and must not be used after that. Calling this again for the same patient
+ * before then gives the same writer; calling it for another patient while the pending one has
+ * rows but was not added is METASIM_E_STATE. Returns 0 or a negative code. */
 METASIM_API int metasim_results_writer(metasim_results_t *results, unsigned patient,
                                        metasim_writer_t *writer);
 
-/* Records a finished patient: its lesions, clones, cascade totals, clinical course and
- * endpoints, and the reason its run stopped. */
+/* Records a finished patient from its simulation `sim` (a simulation of the handle's model):
+ * its lesions, clones, cascade totals, clinical course and endpoints, the time and burden at
+ * the end, and `stop_reason`, the METASIM_STOP_* value its last metasim_sim_run() returned.
+ * Commits the patient's transaction. Each patient is added once. Returns 0,
+ * METASIM_E_ARG (bad argument, unknown stop reason), METASIM_E_STATE (another patient's writer
+ * is pending, or the handle was opened for reading), METASIM_E_IO or METASIM_E_NOMEM. */
 METASIM_API int metasim_results_add_patient(metasim_results_t *results, unsigned patient,
                                             const metasim_sim_t *sim, int stop_reason);
 
-/* Commits and moves the database into place. Returns 0 or an error (then nothing is left at
- * `path` that was not there before). Releases the handle in every case. */
-METASIM_API int metasim_results_close(metasim_results_t *results);
+/* Finishes and releases the handle in every case. For a handle from metasim_results_create():
+ * commits, indexes, flushes to disk and renames the database into place. Returns 0 or a
+ * negative code (then nothing is left at `path` that was not there before):
+ * METASIM_E_STATE when a patient's writer was used but the patient never added, METASIM_E_EXISTS
+ * when `path` appeared meanwhile and overwriting was not asked for, METASIM_E_IO, or the code
+ * of an earlier failure. When `message` is not NULL it receives, on failure, the message
+ * (which the caller frees with metasim_free()), else NULL: the handle is gone, so
+ * metasim_results_errmsg() cannot be asked. For a handle from metasim_results_open() it only
+ * releases it. NULL is allowed (returns 0). */
+METASIM_API int metasim_results_close(metasim_results_t *results, char **message);
 
-/* Discards everything written and releases the handle. NULL is allowed. */
+/* Releases the handle. For a handle from metasim_results_create(), everything written is
+ * discarded and the partial file removed (nothing is ever written at `path`); a handle from
+ * metasim_results_open() leaves its file untouched. NULL is allowed. */
 METASIM_API void metasim_results_discard(metasim_results_t *results);
 
-/* Opens an existing database for reading (export); checks that it is a metasim results
- * database of a schema version this library reads. */
+/* Opens an existing database for reading (export). Returns 0 and sets *results, or a negative
+ * code and a handle carrying the message (or NULL when out of memory): METASIM_E_IO for a
+ * missing or unreadable file, a file that is not an SQLite database, an SQLite database that
+ * is not metasim results, a schema version newer than this library reads, or a damaged file;
+ * METASIM_E_NOMEM. */
 METASIM_API int metasim_results_open(const char *path, metasim_results_t **results);
 
-/* Writes every table as tidy long CSV (`<table>.csv`, with a header) into directory `dir`
- * (created if missing; existing files of those names are refused unless `overwrite`). */
+/* Writes every table as tidy long CSV (`<table>.csv`: a header row, RFC 4180 quoting where a
+ * field needs it, numbers with 17 significant digits, NULL as an empty field, rows ordered by
+ * patient then the table's natural keys) into directory `dir`, which is created if missing.
+ * Existing files of those names are refused (METASIM_E_EXISTS) unless `overwrite`. Each file
+ * is written under a temporary name in `dir` and renamed once all are complete; on failure the
+ * temporary files are removed, and so is `dir` if this call made it. The handle must come from
+ * metasim_results_open() (METASIM_E_STATE otherwise). Returns 0 or a negative code. */
 METASIM_API int metasim_results_export_csv(metasim_results_t *results, const char *dir,
                                            int overwrite);
 
-/* Writes one Newick lineage tree per patient (`patient_<K>.nwk`, branch lengths in days) into
- * directory `dir`. */
+/* Writes one rooted Newick tree of the clone lineage per patient, `patient_<K>.nwk`, into
+ * directory `dir` (created if missing). Nodes are labelled `c<clone>`, followed by `_` and the
+ * clone's mutated loci joined by `+` when it has any (characters that Newick reserves become
+ * `_`); branch lengths are the difference of birth times in days; the root has no length.
+ * Existing files, temporary names and the handle are treated as by
+ * metasim_results_export_csv(). Returns 0 or a negative code. */
 METASIM_API int metasim_results_export_newick(metasim_results_t *results, const char *dir,
                                               int overwrite);
 
-/* The message of the last failure on this handle ("" when none). */
+/* The message of the last failure on this handle ("" when none, and for NULL). */
 METASIM_API const char *metasim_results_errmsg(const metasim_results_t *results);
 
 /* ---------------------------------------------------------------- units */

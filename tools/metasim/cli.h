@@ -32,9 +32,14 @@ typedef struct cli_args {
     const char *seed;    /* --seed */
     const char *patient; /* --patient */
     const char *until;   /* --until */
-    const char *csv;     /* --csv */
+    const char *csv;     /* --csv (a FILE for run, a DIR for export) */
+    const char *db;      /* --db */
+    const char *newick;  /* --newick */
+    bool force;          /* --force */
     const char *positional[8];
     int n_positional;
+    int argc; /* the whole command line, for provenance */
+    char **argv;
 } cli_args;
 
 typedef struct cli_command {
@@ -55,8 +60,13 @@ extern const cli_option cli_opt_patient;
 extern const cli_option cli_opt_until;
 extern const cli_option cli_opt_csv;
 extern const cli_option cli_opt_verbose;
+extern const cli_option cli_opt_db;
+extern const cli_option cli_opt_force;
+extern const cli_option cli_opt_csv_dir;
+extern const cli_option cli_opt_newick;
 
 int cmd_check(const cli_args *args);
+int cmd_export(const cli_args *args);
 int cmd_run(const cli_args *args);
 int cmd_schema(const cli_args *args);
 int cmd_version(const cli_args *args);

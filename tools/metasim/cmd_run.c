@@ -2,7 +2,8 @@
  * metasim run SCENARIO: simulate one patient and print its timeline. The run advances through
  * the library's resumable API, stopping at each power of ten of the tumour burden, so the
  * timeline gives the time each size is first reached (exact while the tumour is simulated
- * event by event, else at the end of the step that crossed it).
+ * event by event, else at the end of the step that crossed it). With --db the patient is also
+ * recorded in a results database, which appears only if everything succeeded.
  */
 #include <errno.h>
 #include <math.h>
@@ -21,6 +22,7 @@
 typedef struct timeline {
     const metasim_model_t *model;
     metasim_writer_t csv;
+    metasim_writer_t db; /* the results database's writer, with --db */
     unsigned event_lines;
     unsigned long long events_untold;
     unsigned long long lesions_untold; /* lesion foundings, shown with --verbose */
@@ -31,6 +33,8 @@ typedef struct timeline {
 static int on_event(void *user, const metasim_event_t *e)
 {
     timeline *tl = user;
+    if (tl->db.event && tl->db.event(tl->db.user, e) != 0)
+        return 1;
     if (tl->quiet)
         return 0;
     switch (e->kind) {
@@ -76,7 +80,74 @@ static int on_event(void *user, const metasim_event_t *e)
 static int on_sample(void *user, const metasim_sample_t *x)
 {
     timeline *tl = user;
+    if (tl->db.sample && tl->db.sample(tl->db.user, x) != 0)
+        return 1;
     return tl->csv.sample ? tl->csv.sample(tl->csv.user, x) : 0;
+}
+
+/* The command line as a shell would read it back (arguments quoted where needed), for the
+ * results' provenance. The caller frees it; NULL when out of memory. */
+static char *command_line(int argc, char **argv)
+{
+    size_t size = 1;
+    for (int i = 0; i < argc; i++)
+        size += 3 + 4 * strlen(argv[i]); /* each ' becomes '\'' inside quotes */
+    char *text = malloc(size), *p = text;
+    if (!text)
+        return NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        bool plain = *a != '\0';
+        for (const char *c = a; *c && plain; c++)
+            plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                           "_@%+=:,./-",
+                           *c) != NULL;
+        if (i)
+            *p++ = ' ';
+        if (plain) {
+            size_t n = strlen(a);
+            memcpy(p, a, n);
+            p += n;
+            continue;
+        }
+        *p++ = '\'';
+        for (const char *c = a; *c; c++) {
+            if (*c == '\'') {
+                memcpy(p, "'\\''", 4);
+                p += 4;
+            } else {
+                *p++ = *c;
+            }
+        }
+        *p++ = '\'';
+    }
+    *p = '\0';
+    return text;
+}
+
+/* Prints a results database failure; returns its exit code (an existing file is the user's
+ * mistake, anything else a failure to write). */
+static int db_error(int rc, const char *message)
+{
+    fprintf(stderr, "metasim run: %s%s\n", message && *message ? message : metasim_strerror(rc),
+            rc == METASIM_E_EXISTS ? "; pass --force to replace it" : "");
+    return rc == METASIM_E_EXISTS ? CLI_INVALID : CLI_FAILURE;
+}
+
+/* Records the finished patient and moves the database into place; returns the exit code. */
+static int finish_db(metasim_results_t *db, unsigned patient, const metasim_sim_t *sim, int stop)
+{
+    int rc = metasim_results_add_patient(db, patient, sim, stop);
+    if (rc != 0) {
+        int code = db_error(rc, metasim_results_errmsg(db));
+        metasim_results_discard(db);
+        return code;
+    }
+    char *message = NULL;
+    rc = metasim_results_close(db, &message);
+    int code = rc == 0 ? CLI_OK : db_error(rc, message);
+    metasim_free(message);
+    return code;
 }
 
 static int parse_u64(const char *text, unsigned long long *out)
@@ -191,8 +262,24 @@ int cmd_run(const cli_args *args)
         until = metasim_model_horizon(model);
 
     timeline tl = {.model = model, .quiet = args->quiet, .verbose = args->verbose};
+    metasim_results_t *db = NULL;
+    if (args->db) {
+        char *line = command_line(args->argc, args->argv);
+        rc = line ? metasim_results_create(args->db, model, line, seed, args->force, &db)
+                  : METASIM_E_NOMEM;
+        free(line);
+        if (rc == 0)
+            rc = metasim_results_writer(db, (unsigned)patient, &tl.db);
+        if (rc != 0) {
+            int code = db_error(rc, metasim_results_errmsg(db));
+            metasim_results_discard(db);
+            metasim_model_destroy(model);
+            return code;
+        }
+    }
     if (args->csv && metasim_csv_writer_open(args->csv, &tl.csv) != 0) {
         fprintf(stderr, "metasim run: --csv: cannot create %s: %s\n", args->csv, strerror(errno));
+        metasim_results_discard(db);
         metasim_model_destroy(model);
         return CLI_FAILURE;
     }
@@ -219,6 +306,8 @@ int cmd_run(const cli_args *args)
         rc = metasim_sim_run(sim, until, 0);
         if (rc < 0) {
             fprintf(stderr, "metasim run: %s\n", metasim_sim_errmsg(sim));
+            if (*metasim_results_errmsg(db))
+                fprintf(stderr, "metasim run: %s\n", metasim_results_errmsg(db));
             exit_code = rc == METASIM_E_IO ? CLI_FAILURE : CLI_FAILURE;
             goto out;
         }
@@ -247,6 +336,10 @@ out:
         fprintf(stderr, "metasim run: --csv: error writing %s\n", args->csv);
         exit_code = CLI_FAILURE;
     }
+    if (db && exit_code == CLI_OK)
+        exit_code = finish_db(db, (unsigned)patient, sim, rc);
+    else
+        metasim_results_discard(db);
     metasim_sim_destroy(sim);
     metasim_model_destroy(model);
     return exit_code;

@@ -23,14 +23,22 @@ const cli_option cli_opt_until = {"until", 'u', "TIME",
 const cli_option cli_opt_verbose = {"verbose", 'v', NULL,
                                     "also list every lesion founded (the seeding history)"};
 const cli_option cli_opt_csv = {"csv", 0, "FILE", "write the time series to FILE as tidy CSV"};
+const cli_option cli_opt_db = {"db", 0, "FILE",
+                               "also record the patient in the results database FILE (SQLite)"};
+const cli_option cli_opt_force = {"force", 'f', NULL, "replace output files that exist"};
+const cli_option cli_opt_csv_dir = {"csv", 0, "DIR", "write every table to DIR/TABLE.csv"};
+const cli_option cli_opt_newick = {"newick", 0, "DIR",
+                                   "write each patient's lineage to DIR/patient_K.nwk"};
 
 static int cmd_help(const cli_args *args);
 
 static const cli_option *const help_only[] = {&cli_opt_help, NULL};
 static const cli_option *const check_options[] = {&cli_opt_quiet, &cli_opt_help, NULL};
 static const cli_option *const run_options[] = {
-    &cli_opt_seed,    &cli_opt_patient, &cli_opt_until, &cli_opt_csv,
-    &cli_opt_verbose, &cli_opt_quiet,   &cli_opt_help,  NULL};
+    &cli_opt_seed,  &cli_opt_patient, &cli_opt_until, &cli_opt_csv,  &cli_opt_db,
+    &cli_opt_force, &cli_opt_verbose, &cli_opt_quiet, &cli_opt_help, NULL};
+static const cli_option *const export_options[] = {&cli_opt_csv_dir, &cli_opt_newick,
+                                                   &cli_opt_force, &cli_opt_help, NULL};
 
 static const cli_command commands[] = {
     {"check", "SCENARIO", "validate a scenario and summarise its model",
@@ -45,6 +53,12 @@ static const cli_command commands[] = {
      "seed and the patient index, so the\n"
      "same command always gives the same patient.",
      run_options, 1, 1, cmd_run},
+    {"export", "RESULTS", "write a results database as CSV tables and Newick trees",
+     "Reads RESULTS (a database written by 'metasim run --db') and writes its tables as tidy\n"
+     "CSV (--csv DIR: one TABLE.csv per table) and each patient's clone lineage as a Newick\n"
+     "tree (--newick DIR). Existing files are refused unless --force; nothing is left half\n"
+     "written. docs/results.md describes every table and column.",
+     export_options, 1, 1, cmd_export},
     {"schema", "", "print the scenario format reference (Markdown)",
      "Prints the reference of every scenario field (type, unit, range, default, meaning);\n"
      "docs/scenario.md is this output.",
@@ -133,6 +147,9 @@ static int parse_option(const cli_command *c, const char *arg, const char *next,
                              : *o == &cli_opt_patient ? &out->patient
                              : *o == &cli_opt_until   ? &out->until
                              : *o == &cli_opt_csv     ? &out->csv
+                             : *o == &cli_opt_csv_dir ? &out->csv
+                             : *o == &cli_opt_db      ? &out->db
+                             : *o == &cli_opt_newick  ? &out->newick
                                                       : NULL;
         if (value) {
             if (!next) {
@@ -149,6 +166,8 @@ static int parse_option(const cli_command *c, const char *arg, const char *next,
             out->help = true;
         else if (*o == &cli_opt_verbose)
             out->verbose = true;
+        else if (*o == &cli_opt_force)
+            out->force = true;
         return 0;
     }
     fprintf(stderr, "metasim %s: unknown option '%s' (see 'metasim help %s')\n", c->name, arg,
@@ -181,7 +200,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "metasim: no command '%s' (see 'metasim help')\n", argv[1]);
         return CLI_USAGE;
     }
-    cli_args args = {.command = c->name};
+    cli_args args = {.command = c->name, .argc = argc, .argv = argv};
     bool options_done = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
