@@ -208,6 +208,7 @@ typedef struct metasim_counts {
     unsigned long long colonised;   /* survived and settled */
     unsigned long long self_seeded; /* of those, joined the primary */
     unsigned long long lesions;     /* lesions founded, the primary included */
+    unsigned long long resected;    /* cells removed by surgery */
 } metasim_counts_t;
 
 /* Where a simulation sends its output. Either callback may be NULL. A callback returning

@@ -132,11 +132,13 @@ static void schedule_scan(metasim_sim_t *s, double after)
 static int operate(metasim_sim_t *s)
 {
     ms_clinic *c = &s->clinic;
+    unsigned long long before = s->counts.resected;
     c->out.n_stage = n_stage(involved_nodes(s));
     for (size_t i = 0; i < s->p.n_lesions; i++) {
         ms_lesion *l = &s->p.lesions[i];
         if (i != 0 && !is_regional(s, l))
             continue;
+        s->counts.resected += l->total;
         for (size_t k = 0; k < l->n_comps; k++)
             ms_lesion_set(l, (uint32_t)k, 0);
         ms_lesion_prune(l);
@@ -146,7 +148,15 @@ static int operate(metasim_sim_t *s)
     schedule_scan(s, s->p.t);
     char detail[32];
     snprintf(detail, sizeof detail, "pN%d", c->out.n_stage);
-    return report(s, METASIM_EVENT_SURGERY, 0, s->model->sites[s->p.lesions[0].site].name, detail);
+    const metasim_writer_t *w = s->opt.writer;
+    if (!w || !w->event)
+        return 0;
+    metasim_event_t e = {.time = s->p.t,
+                         .kind = METASIM_EVENT_SURGERY,
+                         .site = s->model->sites[s->p.lesions[0].site].name,
+                         .detail = detail,
+                         .value = (double)(s->counts.resected - before)};
+    return w->event(w->user, &e) ? METASIM_E_IO : 0;
 }
 
 /* The first relapse: every remaining lesion at least `threshold` cells. */

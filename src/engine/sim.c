@@ -208,7 +208,7 @@ int metasim_sim_run(metasim_sim_t *s, double t_max, unsigned long long max_event
     if (!s || isnan(t_max))
         return METASIM_E_ARG;
     s->budget = max_events ? s->events + max_events : UINT64_MAX;
-    const double interval = s->model->output_interval;
+    const double interval = s->model->sample_interval;
     for (;;) {
         if (s->p.t >= s->next_sample) {
             int rc = metasim_sim_snapshot(s, s->opt.writer);

@@ -444,6 +444,9 @@ static int build(metasim_model_t *m)
     m->seed = (uint64_t)num(scenario, "seed");
     m->horizon = num(time, "horizon");
     m->output_interval = num(time, "output_interval");
+    /* Decimation: every k-th output time, so the horizon holds at most max_samples of them. */
+    double k = ceil(m->horizon / m->output_interval / (num(time, "max_samples") - 1) - 1e-12);
+    m->sample_interval = m->output_interval * (k > 1 ? k : 1);
     int rc;
     if ((rc = build_states(m, get(root, "states"))) != 0 ||
         (rc = build_sites(m, get(root, "sites"))) != 0 ||
@@ -484,7 +487,7 @@ static void describe(metasim_model_t *m)
     if (*m->description)
         ms_strbuf_printf(&sb, ": %.*s", (int)strcspn(m->description, "\n"), m->description);
     ms_strbuf_printf(&sb, "\n  horizon %.6g d (%.3g y), time series every %.6g d, ", m->horizon,
-                     m->horizon / 365.25, m->output_interval);
+                     m->horizon / 365.25, m->sample_interval);
     if (m->has_seed)
         ms_strbuf_printf(&sb, "seed %llu\n", (unsigned long long)m->seed);
     else

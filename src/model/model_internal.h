@@ -107,6 +107,7 @@ struct metasim_model {
     bool has_seed;
     uint64_t seed;
     double horizon, output_interval; /* d */
+    double sample_interval;          /* d: output_interval times the decimation factor */
     const char **states;
     size_t n_states;
     ms_site *sites;

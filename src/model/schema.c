@@ -37,6 +37,10 @@ const ms_field ms_schema[] = {
             "censored."},
     {"time.output_interval", MS_T_NUMBER, MS_DIM_TIME, POSITIVE, .def = "30 d",
      .doc = "Spacing of the sampled time series (sizes per lesion and clone)."},
+    {"time.max_samples", MS_T_INTEGER, MS_DIM_NONE, AT_LEAST(2), .def = "1000",
+     .doc = "Most sample times per patient: a longer run is decimated by sampling every k-th "
+            "output time, k the smallest whole number that keeps the horizon within this many "
+            "samples."},
 
     /* ------------------------------------------------------------ states */
     {"states", MS_T_LIST,

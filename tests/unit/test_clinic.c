@@ -23,6 +23,13 @@ static metasim_sim_t *start(const metasim_model_t *m, unsigned patient)
     return s;
 }
 
+static int on_surgery(void *user, const metasim_event_t *e)
+{
+    if (e->kind == METASIM_EVENT_SURGERY)
+        *(double *)user = e->value;
+    return 0;
+}
+
 /* Without shedding nothing outlives surgery: the patient is diagnosed, operated and cured. */
 START_TEST(test_no_spread_no_relapse)
 {
@@ -33,9 +40,24 @@ START_TEST(test_no_spread_no_relapse)
              "clinic: {surgery: {delay: 1 w}, scans: [{every: 30 d, until: 1 y}]}\n");
     for (unsigned patient = 0; patient < 5; patient++) {
         metasim_sim_t *s = start(m, patient);
-        ck_assert_int_eq(metasim_sim_run(s, 730.5, 0), METASIM_STOP_EXTINCT);
+        /* To the horizon: surgery removes every cell, and nothing comes back. */
+        metasim_sim_run(s, 730.5, 0);
         metasim_clinical_t c;
         ck_assert_int_eq(metasim_sim_clinical(s, &c), 0);
+        metasim_counts_t n;
+        metasim_sim_counts(s, &n);
+        ck_assert_double_eq(metasim_sim_cells(s), 0);
+        ck_assert_uint_gt(n.resected, 1000000); /* the primary, past its detection size */
+        metasim_sim_destroy(s);
+        /* Cells are conserved through surgery: the event reports what it removed, the same
+         * number the counters hold, and nothing is left. */
+        double removed = -1;
+        metasim_writer_t w = {&removed, NULL, on_surgery};
+        metasim_sim_options_t o = {.seed = 31, .patient = patient, .writer = &w};
+        ck_assert_int_eq(metasim_sim_create(m, &o, &s), 0);
+        ck_assert_int_eq(metasim_sim_run(s, 730.5, 0), METASIM_STOP_EXTINCT);
+        metasim_sim_counts(s, &n);
+        ck_assert_double_eq(removed, (double)n.resected);
         ck_assert(!isnan(c.diagnosis));
         ck_assert_double_eq_tol(c.surgery, c.diagnosis + 7, 1e-9);
         ck_assert_double_eq_tol(metasim_sim_time(s), c.surgery, 1e-9);
