@@ -223,6 +223,37 @@ START_TEST(test_seeding_graph)
 }
 END_TEST
 
+static int count_times(void *user, const metasim_sample_t *x)
+{
+    double *last = user; /* last[0]: last time seen, last[1]: distinct times */
+    if (x->time != last[0]) {
+        last[0] = x->time;
+        last[1]++;
+    }
+    return 0;
+}
+
+/* A long run is decimated: 1000 days at 1 d with at most 11 samples gives every 100th. */
+START_TEST(test_decimated_samples)
+{
+    metasim_model_t *m = load("scenario: {name: d}\n"
+                              "time: {horizon: 1000 d, output_interval: 1 d, max_samples: 11}\n"
+                              "sites: {t: {division: {cycling: 0.1}, death: {cycling: 0.1}}}\n"
+                              "primary: {site: t, initial_cells: 1000}\n");
+    double seen[2] = {-1, 0};
+    metasim_writer_t w = {seen, count_times, NULL};
+    metasim_sim_options_t o = {.seed = 1, .writer = &w};
+    metasim_sim_t *s = NULL;
+    ck_assert_int_eq(metasim_sim_create(m, &o, &s), 0);
+    /* Critical from 1000 cells: extinct by day 1000 with probability (100/101)^1000 = 5e-5. */
+    ck_assert_int_eq(metasim_sim_run(s, 1000, 0), METASIM_STOP_TIME);
+    ck_assert_double_eq(seen[1], 11);
+    ck_assert_double_eq(seen[0], 1000);
+    metasim_sim_destroy(s);
+    metasim_model_destroy(m);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
     metasim_model_t *m = load(growth);
@@ -258,6 +289,7 @@ Suite *suite(void)
     tcase_add_test(tc, test_clones_and_lineage);
     tcase_add_test(tc, test_self_seeding);
     tcase_add_test(tc, test_seeding_graph);
+    tcase_add_test(tc, test_decimated_samples);
     tcase_add_test(tc, test_bad_arguments);
     suite_add_tcase(s, tc);
     return s;
