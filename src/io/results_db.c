@@ -1,8 +1,7 @@
 /*
  * The results database (docs/results.md): an SQLite file with provenance, one row per patient,
  * the seeding graph, the clone lineage, timeline events, the time series with explicit zeros,
- * the clinical course and survival endpoints; and its export as tidy CSV and Newick trees.
- * This is the only file that sees sqlite3.h.
+ * the clinical course and survival endpoints (results_export.c writes CSV and Newick).
  *
  * Writing: the database is built in PATH.partial and renamed to PATH by close, so PATH never
  * holds a half-written file. Since a failed build is thrown away whole, the partial file needs
@@ -31,8 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/strbuf_internal.h"
-#include "metasim/metasim.h"
+#include "io/results_internal.h"
 
 /* The version of the layout below; readers refuse newer ones (docs/results.md). */
 #define SCHEMA_VERSION 1
@@ -65,33 +63,6 @@ static const char schema_sql[] =
 static const char index_sql[] = "CREATE INDEX samples_by_patient ON samples(patient, time);\n"
                                 "CREATE INDEX events_by_patient ON events(patient, time);\n";
 
-/* The tables in export order, each with the query that exports it (rows by patient, then the
- * table's natural key; meta and endpoints in the order they were written). */
-static const struct table {
-    const char *name;
-    const char *select;
-} tables[] = {
-    {"meta", "SELECT key, value FROM meta ORDER BY rowid"},
-    {"patients", "SELECT patient, stop_reason, end_time, cells, shed, lost, colonised,"
-                 " self_seeded, lesions FROM patients ORDER BY patient"},
-    {"lesions", "SELECT patient, lesion, site, parent, founded, founder_clone, final_cells"
-                " FROM lesions ORDER BY patient, lesion"},
-    {"clones", "SELECT patient, clone, parent, born, origin_lesion, loci FROM clones"
-               " ORDER BY patient, clone"},
-    {"events", "SELECT patient, time, kind, lesion, clone, site, detail, value FROM events"
-               " ORDER BY patient, time, rowid"},
-    {"samples", "SELECT patient, time, lesion, site, clone, state, cells FROM samples"
-                " ORDER BY patient, time, lesion, clone, state"},
-    {"clinical", "SELECT patient, diagnosis, t_stage, n_stage, m_stage, primary_diameter,"
-                 " surgery, relapse, relapse_local, relapse_distant, relapse_site, death"
-                 " FROM clinical ORDER BY patient"},
-    {"endpoints", "SELECT patient, endpoint, time, status FROM endpoints"
-                  " ORDER BY patient, rowid"},
-};
-enum { N_TABLES = sizeof tables / sizeof tables[0] };
-
-/* Prepared statements, made once per handle. */
-enum { ST_SAMPLE, ST_EVENT, ST_PATIENT, ST_LESION, ST_CLONE, ST_CLINICAL, ST_ENDPOINT, N_ST };
 static const char *const statement_sql[N_ST] = {
     "INSERT INTO samples VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     "INSERT INTO events VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -100,42 +71,6 @@ static const char *const statement_sql[N_ST] = {
     "INSERT INTO clones VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     "INSERT INTO clinical VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     "INSERT INTO endpoints VALUES(?1, ?2, ?3, ?4)",
-};
-
-#define NO_SLOT UINT32_MAX
-
-/* A compartment sampled for the current patient, and the sample time it was last seen at. */
-typedef struct sample_key {
-    uint32_t lesion, clone;
-    uint32_t state, site; /* indices into names */
-    uint32_t seen;        /* generation (sample time) of its last row */
-} sample_key;
-
-struct metasim_results {
-    sqlite3 *db;
-    char *path;
-    char *partial; /* the file being built; NULL for a handle opened for reading */
-    bool writing;  /* made by create (else by open) */
-    const metasim_model_t *model;
-    int overwrite;
-    int failed; /* the first failure's code; every later write refuses */
-    ms_strbuf err;
-    bool in_txn;
-    sqlite3_stmt *st[N_ST];
-
-    /* The patient whose writer is in use. */
-    bool pending;
-    unsigned patient;
-    unsigned long long pending_rows;
-    bool have_time;
-    double now;   /* the sample time being written */
-    uint32_t gen; /* its generation: 1, 2, ... within the patient */
-    sample_key *keys;
-    size_t n_keys, cap_keys;
-    uint32_t *slots; /* open addressing into keys; a power of two, at least 2 n_keys */
-    size_t n_slots;
-    char **names; /* sites and states seen, interned */
-    size_t n_names, cap_names;
 };
 
 /* ------------------------------------------------------------ messages */
@@ -149,8 +84,7 @@ __attribute__((format(printf, 2, 0))) static void set_message(metasim_results_t 
 }
 
 /* Sets the message to "PATH: ..." and returns rc. */
-__attribute__((format(printf, 3, 4))) static int set_error(metasim_results_t *r, int rc,
-                                                           const char *fmt, ...)
+int ms_results_error(metasim_results_t *r, int rc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -294,7 +228,7 @@ void metasim_results_discard(metasim_results_t *r)
         release(r);
 }
 
-static char *concat(const char *a, const char *b)
+char *ms_results_concat(const char *a, const char *b)
 {
     size_t na = strlen(a), nb = strlen(b);
     char *s = malloc(na + nb + 1);
@@ -311,7 +245,7 @@ static metasim_results_t *new_handle(const char *path)
     metasim_results_t *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->path = concat(path ? path : "", "");
+    r->path = ms_results_concat(path ? path : "", "");
     if (!r->path) {
         free(r);
         return NULL;
@@ -398,7 +332,7 @@ int metasim_results_create(const char *path, const metasim_model_t *model, const
         return fail(r, METASIM_E_IO, "is a directory");
     if (!overwrite && lstat(path, &st) == 0)
         return fail(r, METASIM_E_EXISTS, "exists");
-    char *partial = concat(path, ".partial");
+    char *partial = ms_results_concat(path, ".partial");
     if (!partial)
         return fail(r, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
     /* A stale partial file is the leftover of a crashed run: replace it. Creating the file
@@ -452,7 +386,7 @@ static uint32_t intern(metasim_results_t *r, const char *name)
         r->names = names;
         r->cap_names = cap;
     }
-    char *copy = concat(name, "");
+    char *copy = ms_results_concat(name, "");
     if (!copy)
         return NO_SLOT;
     r->names[r->n_names] = copy;
@@ -630,12 +564,13 @@ int metasim_results_writer(metasim_results_t *r, unsigned patient, metasim_write
         return METASIM_E_ARG;
     *writer = (metasim_writer_t){0};
     if (!r->writing)
-        return set_error(r, METASIM_E_STATE, "opened for reading, not writing");
+        return ms_results_error(r, METASIM_E_STATE, "opened for reading, not writing");
     if (r->failed)
         return r->failed;
     if (r->pending && r->patient != patient && r->pending_rows > 0)
-        return set_error(r, METASIM_E_STATE,
-                         "patient %u's writer was used but the patient was not added", r->patient);
+        return ms_results_error(r, METASIM_E_STATE,
+                                "patient %u's writer was used but the patient was not added",
+                                r->patient);
     if (!r->pending || r->patient != patient) {
         r->pending = true;
         r->patient = patient;
@@ -771,16 +706,17 @@ int metasim_results_add_patient(metasim_results_t *r, unsigned patient, const me
     if (!r)
         return METASIM_E_ARG;
     if (!r->writing)
-        return set_error(r, METASIM_E_STATE, "opened for reading, not writing");
+        return ms_results_error(r, METASIM_E_STATE, "opened for reading, not writing");
     if (r->failed)
         return r->failed;
     const char *stop = stop_name(stop_reason);
     if (!sim || !stop)
-        return set_error(r, METASIM_E_ARG, "patient %u: %s", patient,
-                         sim ? "unknown stop reason" : "no simulation");
+        return ms_results_error(r, METASIM_E_ARG, "patient %u: %s", patient,
+                                sim ? "unknown stop reason" : "no simulation");
     if (r->pending && r->patient != patient && r->pending_rows > 0)
-        return set_error(r, METASIM_E_STATE,
-                         "patient %u's writer was used but the patient was not added", r->patient);
+        return ms_results_error(r, METASIM_E_STATE,
+                                "patient %u's writer was used but the patient was not added",
+                                r->patient);
     bool own_writer = r->pending && r->patient == patient;
     int rc = begin(r);
     if (rc == 0 && own_writer)
@@ -866,7 +802,7 @@ int metasim_results_close(metasim_results_t *r, char **message)
     if (r->writing)
         rc = r->failed ? r->failed : finish(r);
     if (rc != 0 && message)
-        *message = concat(ms_strbuf_str(&r->err), "");
+        *message = ms_results_concat(ms_strbuf_str(&r->err), "");
     release(r); /* removes the partial file if it is still there */
     return rc;
 }
@@ -894,13 +830,14 @@ static int check_schema(metasim_results_t *r)
     if (has < 0) {
         int code = -has;
         if (code == SQLITE_NOTADB)
-            return set_error(r, METASIM_E_IO, "not an SQLite database (file is not a database)");
-        return set_error(r, code == SQLITE_NOMEM ? METASIM_E_NOMEM : METASIM_E_IO,
-                         "cannot read: %s", sqlite3_errmsg(r->db));
+            return ms_results_error(r, METASIM_E_IO,
+                                    "not an SQLite database (file is not a database)");
+        return ms_results_error(r, code == SQLITE_NOMEM ? METASIM_E_NOMEM : METASIM_E_IO,
+                                "cannot read: %s", sqlite3_errmsg(r->db));
     }
     if (!has)
-        return set_error(r, METASIM_E_IO,
-                         "an SQLite database, but not metasim results (it has no meta table)");
+        return ms_results_error(
+            r, METASIM_E_IO, "an SQLite database, but not metasim results (it has no meta table)");
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(r->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1,
                                 &st, NULL);
@@ -911,24 +848,27 @@ static int check_schema(metasim_results_t *r)
         snprintf(version, sizeof version, "%s", (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return set_error(r, METASIM_E_IO, "cannot read: %s", sqlite3_errmsg(r->db));
+        return ms_results_error(r, METASIM_E_IO, "cannot read: %s", sqlite3_errmsg(r->db));
     if (rc == SQLITE_DONE)
-        return set_error(r, METASIM_E_IO, "not metasim results (meta has no schema_version)");
+        return ms_results_error(r, METASIM_E_IO,
+                                "not metasim results (meta has no schema_version)");
     char *end = NULL;
     errno = 0;
     long v = strtol(version, &end, 10);
     if (errno || end == version || *end || v < 1)
-        return set_error(r, METASIM_E_IO, "not metasim results (schema_version '%s')", version);
+        return ms_results_error(r, METASIM_E_IO, "not metasim results (schema_version '%s')",
+                                version);
     if (v > SCHEMA_VERSION)
-        return set_error(r, METASIM_E_IO,
-                         "schema version %ld is newer than this metasim (%s) reads (%d); use a "
-                         "newer metasim",
-                         v, metasim_version(), SCHEMA_VERSION);
-    for (size_t i = 0; i < N_TABLES; i++) {
-        has = has_table(r->db, tables[i].name);
+        return ms_results_error(
+            r, METASIM_E_IO,
+            "schema version %ld is newer than this metasim (%s) reads (%d); use a "
+            "newer metasim",
+            v, metasim_version(), SCHEMA_VERSION);
+    for (size_t i = 0; i < ms_results_n_tables; i++) {
+        has = has_table(r->db, ms_results_tables[i].name);
         if (has <= 0)
-            return set_error(r, METASIM_E_IO, "damaged metasim results: no table '%s'",
-                             tables[i].name);
+            return ms_results_error(r, METASIM_E_IO, "damaged metasim results: no table '%s'",
+                                    ms_results_tables[i].name);
     }
     return 0;
 }
@@ -941,16 +881,17 @@ int metasim_results_open(const char *path, metasim_results_t **results)
     if (!r)
         return METASIM_E_NOMEM;
     if (!path || !*path)
-        return set_error(r, METASIM_E_ARG, "no file name given");
+        return ms_results_error(r, METASIM_E_ARG, "no file name given");
     struct stat st;
     if (stat(path, &st) != 0)
-        return set_error(r, METASIM_E_IO, "cannot open: %s", strerror(errno));
+        return ms_results_error(r, METASIM_E_IO, "cannot open: %s", strerror(errno));
     if (S_ISDIR(st.st_mode))
-        return set_error(r, METASIM_E_IO, "cannot open: is a directory");
+        return ms_results_error(r, METASIM_E_IO, "cannot open: is a directory");
     int rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL);
     if (rc != SQLITE_OK) {
-        rc = set_error(r, rc == SQLITE_NOMEM ? METASIM_E_NOMEM : METASIM_E_IO, "cannot open: %s",
-                       r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
+        rc =
+            ms_results_error(r, rc == SQLITE_NOMEM ? METASIM_E_NOMEM : METASIM_E_IO,
+                             "cannot open: %s", r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
     } else {
         rc = check_schema(r);
     }
@@ -960,449 +901,3 @@ int metasim_results_open(const char *path, metasim_results_t **results)
 }
 
 /* ------------------------------------------------------------ export */
-
-/* Makes directory `dir` and its missing parents. */
-static int make_dirs(metasim_results_t *r, const char *dir)
-{
-    char *p = concat(dir, "");
-    if (!p)
-        return set_error(r, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
-    int rc = 0;
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char c = *s;
-        *s = '\0';
-        struct stat st;
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            rc = set_error(r, METASIM_E_IO, "cannot create directory %s: %s", p, strerror(errno));
-            break;
-        }
-        if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
-            int err = stat(p, &st) != 0 ? errno : ENOTDIR;
-            rc = set_error(r, METASIM_E_IO, "cannot create directory %s: %s", p, strerror(err));
-            break;
-        }
-        *s = c;
-        if (c == '\0')
-            break;
-    }
-    free(p);
-    return rc;
-}
-
-/* Checks the handle and makes `dir`; *created says whether it had to be made (so that a failed
- * export can remove it again). */
-static int check_exportable(metasim_results_t *r, const char *dir, bool *created)
-{
-    if (r->writing || !r->db)
-        return set_error(r, METASIM_E_STATE, "export needs a database opened for reading");
-    if (!dir || !*dir)
-        return set_error(r, METASIM_E_ARG, "no output directory given");
-    struct stat st;
-    *created = stat(dir, &st) != 0;
-    return make_dirs(r, dir);
-}
-
-/* A set of output files written under temporary names and renamed at the end. */
-typedef struct outputs {
-    char **final, **temp;
-    size_t n, cap;
-    size_t written; /* temporaries that exist */
-} outputs;
-
-static int outputs_add(outputs *o, const char *dir, const char *name)
-{
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? 2 * o->cap : 16;
-        char **f = realloc(o->final, cap * sizeof *f);
-        if (!f)
-            return METASIM_E_NOMEM;
-        o->final = f;
-        char **t = realloc(o->temp, cap * sizeof *t);
-        if (!t)
-            return METASIM_E_NOMEM;
-        o->temp = t;
-        o->cap = cap;
-    }
-    ms_strbuf f = {0}, t = {0};
-    ms_strbuf_printf(&f, "%s/%s", dir, name);
-    ms_strbuf_printf(&t, "%s/%s.partial", dir, name);
-    o->final[o->n] = ms_strbuf_take(&f);
-    o->temp[o->n] = ms_strbuf_take(&t);
-    o->n++;
-    return o->final[o->n - 1] && o->temp[o->n - 1] ? 0 : METASIM_E_NOMEM;
-}
-
-/* Refuses existing outputs unless overwriting. */
-static int outputs_check(metasim_results_t *r, const outputs *o, int overwrite)
-{
-    struct stat st;
-    for (size_t i = 0; i < o->n; i++) {
-        if (stat(o->final[i], &st) == 0 && S_ISDIR(st.st_mode))
-            return set_error(r, METASIM_E_IO, "cannot write %s: is a directory", o->final[i]);
-        if (!overwrite && lstat(o->final[i], &st) == 0)
-            return set_error(r, METASIM_E_EXISTS, "%s exists", o->final[i]);
-    }
-    return 0;
-}
-
-/* Renames every temporary into place (rc == 0), or removes them; frees the set. */
-static int outputs_finish(metasim_results_t *r, outputs *o, int rc)
-{
-    for (size_t i = 0; i < o->written; i++) {
-        if (rc == 0 && rename(o->temp[i], o->final[i]) != 0)
-            rc = set_error(r, METASIM_E_IO, "cannot rename %s into place: %s", o->temp[i],
-                           strerror(errno));
-        if (rc != 0)
-            unlink(o->temp[i]);
-    }
-    for (size_t i = 0; i < o->n; i++) {
-        free(o->final[i]);
-        free(o->temp[i]);
-    }
-    free(o->final);
-    free(o->temp);
-    *o = (outputs){0};
-    return rc;
-}
-
-/* Opens output i's temporary (replacing a stale one). */
-static FILE *outputs_open(metasim_results_t *r, outputs *o, size_t i)
-{
-    FILE *f = fopen(o->temp[i], "w");
-    if (!f)
-        set_error(r, METASIM_E_IO, "cannot create %s: %s", o->temp[i], strerror(errno));
-    else
-        o->written = i + 1;
-    return f;
-}
-
-static int outputs_close(metasim_results_t *r, outputs *o, size_t i, FILE *f, int rc)
-{
-    int bad = ferror(f) != 0;
-    int err = errno;
-    if (fclose(f) != 0 && !bad) {
-        bad = 1;
-        err = errno;
-    }
-    if (bad && rc == 0)
-        rc = set_error(r, METASIM_E_IO, "cannot write %s: %s", o->temp[i], strerror(err));
-    return rc;
-}
-
-/* One CSV field (RFC 4180: quoted when it holds a comma, a quote or a line break). */
-static void put_field(FILE *f, sqlite3_stmt *st, int col)
-{
-    switch (sqlite3_column_type(st, col)) {
-    case SQLITE_NULL: return;
-    case SQLITE_INTEGER: fprintf(f, "%lld", (long long)sqlite3_column_int64(st, col)); return;
-    case SQLITE_FLOAT: {
-        double v = sqlite3_column_double(st, col);
-        if (isinf(v))
-            fputs(v > 0 ? "Inf" : "-Inf", f);
-        else
-            fprintf(f, "%.17g", v);
-        return;
-    }
-    default: break;
-    }
-    const char *text = (const char *)sqlite3_column_text(st, col);
-    size_t n = (size_t)sqlite3_column_bytes(st, col);
-    if (!text)
-        return;
-    bool quote = false;
-    for (size_t i = 0; i < n && !quote; i++)
-        quote = text[i] == ',' || text[i] == '"' || text[i] == '\n' || text[i] == '\r';
-    if (!quote) {
-        fwrite(text, 1, n, f);
-        return;
-    }
-    putc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        if (text[i] == '"')
-            putc('"', f);
-        putc(text[i], f);
-    }
-    putc('"', f);
-}
-
-/* Writes the rows of `select` to f with a header; returns 0 or an SQLite code. */
-static int write_csv(FILE *f, sqlite3 *db, const char *select)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, select, -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return rc;
-    int cols = sqlite3_column_count(st);
-    for (int c = 0; c < cols; c++)
-        fprintf(f, "%s%s", c ? "," : "", sqlite3_column_name(st, c));
-    putc('\n', f);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        for (int c = 0; c < cols; c++) {
-            if (c)
-                putc(',', f);
-            put_field(f, st, c);
-        }
-        putc('\n', f);
-    }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : rc;
-}
-
-int metasim_results_export_csv(metasim_results_t *r, const char *dir, int overwrite)
-{
-    if (!r)
-        return METASIM_E_ARG;
-    bool created = false;
-    int rc = check_exportable(r, dir, &created);
-    if (rc != 0)
-        return rc;
-    outputs o = {0};
-    for (size_t i = 0; i < N_TABLES && rc == 0; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "%s.csv", tables[i].name);
-        if (outputs_add(&o, dir, name) != 0)
-            rc = set_error(r, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
-    }
-    if (rc == 0)
-        rc = outputs_check(r, &o, overwrite);
-    for (size_t i = 0; i < N_TABLES && rc == 0; i++) {
-        FILE *f = outputs_open(r, &o, i);
-        if (!f) {
-            rc = METASIM_E_IO;
-            break;
-        }
-        int src = write_csv(f, r->db, tables[i].select);
-        if (src != 0)
-            rc = set_error(r, src == SQLITE_NOMEM ? METASIM_E_NOMEM : METASIM_E_IO,
-                           "reading table %s: %s", tables[i].name, sqlite3_errmsg(r->db));
-        rc = outputs_close(r, &o, i, f, rc);
-    }
-    rc = outputs_finish(r, &o, rc);
-    if (rc != 0 && created)
-        rmdir(dir); /* only if empty: what was there before stays */
-    return rc;
-}
-
-/* One patient's lineage, read back for the Newick writer; buffers reused across patients. */
-typedef struct lineage {
-    size_t n, cap;
-    size_t *parent; /* the founder's is unused */
-    double *born;
-    size_t *loci;   /* offset of the clone's loci in text */
-    size_t *first;  /* children of clone c: child[first[c] .. first[c + 1]) */
-    size_t *child;  /* clones in order of their parent */
-    size_t *stack;  /* the depth-first walk: clones, */
-    size_t *cursor; /* and the next child of each */
-    ms_strbuf text; /* the loci, NUL-separated */
-} lineage;
-
-static void lineage_free(lineage *g)
-{
-    free(g->parent);
-    free(g->born);
-    free(g->loci);
-    free(g->first);
-    free(g->child);
-    free(g->stack);
-    free(g->cursor);
-    ms_strbuf_free(&g->text);
-}
-
-static int lineage_reserve(lineage *g, size_t n)
-{
-    if (n + 1 <= g->cap)
-        return 0;
-    size_t cap = g->cap ? g->cap : 64;
-    while (cap < n + 1)
-        cap *= 2;
-#define GROW(field)                                                                                \
-    do {                                                                                           \
-        void *p = realloc(g->field, cap * sizeof *g->field);                                       \
-        if (!p)                                                                                    \
-            return METASIM_E_NOMEM;                                                                \
-        g->field = p;                                                                              \
-    } while (0)
-    GROW(parent);
-    GROW(born);
-    GROW(loci);
-    GROW(first);
-    GROW(child);
-    GROW(stack);
-    GROW(cursor);
-#undef GROW
-    g->cap = cap;
-    return 0;
-}
-
-/* Reads patient `patient`'s clones: ids 0..n-1 with each parent earlier than its child. */
-static int lineage_read(metasim_results_t *r, sqlite3_stmt *st, long long patient, lineage *g)
-{
-    g->n = 0;
-    ms_strbuf_free(&g->text);
-    sqlite3_bind_int64(st, 1, (sqlite3_int64)patient);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        long long id = sqlite3_column_int64(st, 0);
-        bool root = sqlite3_column_type(st, 1) == SQLITE_NULL;
-        long long parent = root ? -1 : sqlite3_column_int64(st, 1);
-        if (id != (long long)g->n || root != (id == 0) || (!root && (parent < 0 || parent >= id))) {
-            sqlite3_reset(st);
-            return set_error(r, METASIM_E_IO,
-                             "damaged metasim results: patient %lld's clone %lld (parent %lld) "
-                             "does not fit a lineage",
-                             patient, id, parent);
-        }
-        if (lineage_reserve(g, g->n + 1) != 0) {
-            sqlite3_reset(st);
-            return set_error(r, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
-        }
-        const char *loci = (const char *)sqlite3_column_text(st, 3);
-        g->parent[g->n] = root ? 0 : (size_t)parent;
-        g->born[g->n] = sqlite3_column_double(st, 2);
-        g->loci[g->n] = g->text.len;
-        ms_strbuf_puts(&g->text, loci ? loci : "");
-        ms_strbuf_append(&g->text, "", 1); /* keeps the NUL as a separator */
-        g->n++;
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return set_error(r, METASIM_E_IO, "reading clones: %s", sqlite3_errmsg(r->db));
-    if (ms_strbuf_failed(&g->text))
-        return set_error(r, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
-    if (g->n == 0)
-        return set_error(r, METASIM_E_IO, "damaged metasim results: patient %lld has no clones",
-                         patient);
-    /* Children lists (counting sort by parent keeps them in order of id). */
-    for (size_t c = 0; c <= g->n; c++)
-        g->first[c] = 0;
-    for (size_t c = 1; c < g->n; c++)
-        g->first[g->parent[c] + 1]++;
-    for (size_t c = 0; c < g->n; c++)
-        g->first[c + 1] += g->first[c];
-    for (size_t c = 0; c < g->n; c++)
-        g->cursor[c] = g->first[c];
-    for (size_t c = 1; c < g->n; c++)
-        g->child[g->cursor[g->parent[c]]++] = c;
-    return 0;
-}
-
-/* A node's label: c<id>, then _ and its loci, with Newick's reserved characters replaced. */
-static void put_label(FILE *f, const lineage *g, size_t c)
-{
-    fprintf(f, "c%zu", c);
-    const char *loci = g->text.data ? g->text.data + g->loci[c] : "";
-    if (!*loci)
-        return;
-    putc('_', f);
-    for (const char *s = loci; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        putc(ch < 0x80 && (isalnum(ch) || strchr("+-._", ch)) ? ch : '_', f);
-    }
-}
-
-/* Writes the tree with an explicit stack, so a chain of any length is safe. */
-static void put_newick(FILE *f, lineage *g)
-{
-    size_t depth = 0;
-    g->stack[depth] = 0;
-    g->cursor[depth++] = 0;
-    if (g->first[1] > g->first[0])
-        putc('(', f);
-    while (depth > 0) {
-        size_t node = g->stack[depth - 1], *next = &g->cursor[depth - 1];
-        size_t kids = g->first[node + 1] - g->first[node];
-        if (*next < kids) {
-            if (*next > 0)
-                putc(',', f);
-            size_t c = g->child[g->first[node] + (*next)++];
-            if (g->first[c + 1] > g->first[c]) {
-                putc('(', f);
-                g->stack[depth] = c;
-                g->cursor[depth++] = 0;
-                continue;
-            }
-            put_label(f, g, c);
-            fprintf(f, ":%.17g", g->born[c] - g->born[g->parent[c]]);
-            continue;
-        }
-        if (kids > 0)
-            putc(')', f);
-        put_label(f, g, node);
-        if (node != 0)
-            fprintf(f, ":%.17g", g->born[node] - g->born[g->parent[node]]);
-        depth--;
-    }
-    fputs(";\n", f);
-}
-
-int metasim_results_export_newick(metasim_results_t *r, const char *dir, int overwrite)
-{
-    if (!r)
-        return METASIM_E_ARG;
-    bool created = false;
-    int rc = check_exportable(r, dir, &created);
-    if (rc != 0)
-        return rc;
-    outputs o = {0};
-    long long *patients = NULL;
-    size_t n_patients = 0, cap_patients = 0;
-    sqlite3_stmt *list = NULL, *clones = NULL;
-    lineage g = {0};
-    int src =
-        sqlite3_prepare_v2(r->db, "SELECT patient FROM patients ORDER BY patient", -1, &list, NULL);
-    while (src == SQLITE_OK || src == SQLITE_ROW) {
-        if ((src = sqlite3_step(list)) != SQLITE_ROW)
-            break;
-        if (n_patients == cap_patients) {
-            size_t cap = cap_patients ? 2 * cap_patients : 64;
-            long long *p = realloc(patients, cap * sizeof *p);
-            if (!p) {
-                rc = set_error(r, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
-                break;
-            }
-            patients = p;
-            cap_patients = cap;
-        }
-        long long k = sqlite3_column_int64(list, 0);
-        patients[n_patients++] = k;
-        char name[64];
-        snprintf(name, sizeof name, "patient_%lld.nwk", k);
-        if (outputs_add(&o, dir, name) != 0) {
-            rc = set_error(r, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
-            break;
-        }
-    }
-    if (rc == 0 && src != SQLITE_DONE)
-        rc = set_error(r, METASIM_E_IO, "reading patients: %s", sqlite3_errmsg(r->db));
-    if (rc == 0)
-        rc = outputs_check(r, &o, overwrite);
-    if (rc == 0) {
-        src = sqlite3_prepare_v2(r->db,
-                                 "SELECT clone, parent, born, loci FROM clones WHERE patient = ?1"
-                                 " ORDER BY clone",
-                                 -1, &clones, NULL);
-        if (src != SQLITE_OK)
-            rc = set_error(r, METASIM_E_IO, "reading clones: %s", sqlite3_errmsg(r->db));
-    }
-    for (size_t i = 0; i < n_patients && rc == 0; i++) {
-        if ((rc = lineage_read(r, clones, patients[i], &g)) != 0)
-            break;
-        FILE *f = outputs_open(r, &o, i);
-        if (!f) {
-            rc = METASIM_E_IO;
-            break;
-        }
-        put_newick(f, &g);
-        rc = outputs_close(r, &o, i, f, rc);
-    }
-    sqlite3_finalize(list);
-    sqlite3_finalize(clones);
-    lineage_free(&g);
-    free(patients);
-    rc = outputs_finish(r, &o, rc);
-    if (rc != 0 && created)
-        rmdir(dir); /* only if empty: what was there before stays */
-    return rc;
-}
