@@ -143,6 +143,17 @@ static int operate(metasim_sim_t *s)
             ms_lesion_set(l, (uint32_t)k, 0);
         ms_lesion_prune(l);
     }
+    /* Cells still on their way into the removed lesions (sent back to the primary during the
+     * last step) are removed with them. */
+    size_t kept = 0;
+    for (size_t i = 0; i < s->n_pending; i++) {
+        ms_pending p = s->pending[i];
+        if (p.lesion == 0 || is_regional(s, &s->p.lesions[p.lesion]))
+            s->counts.resected += p.count;
+        else
+            s->pending[kept++] = p;
+    }
+    s->n_pending = kept;
     c->resected = true;
     c->out.surgery = s->p.t;
     schedule_scan(s, s->p.t);
