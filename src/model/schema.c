@@ -233,7 +233,9 @@ const ms_field ms_schema[] = {
             "limits are `sites.<name>.lethal_cells`."},
 
     /* ------------------------------------------------------------ drugs */
-    {"drugs", MS_T_MAP, .doc = "Drugs by name, with their pharmacokinetics."},
+    {"drugs", MS_T_MAP,
+     .doc = "Drugs by name, with their pharmacokinetics. Validated now; simulated from the "
+            "therapy release on (metasim 0.1.0 gives no drug any effect)."},
     {"drugs.*", MS_T_SECTION, .doc = "One drug."},
     {"drugs.*.pk", MS_T_SECTION, .flags = MS_REQUIRED, .doc = "Pharmacokinetic model."},
     {"drugs.*.pk.model", MS_T_ENUM, .def = "one_compartment",
@@ -273,7 +275,9 @@ const ms_field ms_schema[] = {
             "as not mutating again before its end."},
 
     /* ------------------------------------------------------------ arms */
-    {"arms", MS_T_MAP, .doc = "Treatment arms of a trial by name, each a dosing schedule."},
+    {"arms", MS_T_MAP,
+     .doc = "Treatment arms of a trial by name, each a dosing schedule. Validated now; "
+            "simulated from the therapy and trial releases on."},
     {"arms.*", MS_T_SECTION, .doc = "One arm."},
     {"arms.*.doses", MS_T_LIST, .flags = MS_REQUIRED,
      .doc = "Dosing records in the pharmacometrics idiom; an empty list is an untreated "
