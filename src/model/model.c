@@ -386,6 +386,11 @@ static int build_arms(metasim_model_t *m, const ms_node *arms)
                            "arms.%s.doses[%zu].interval: has no effect without 'additional' "
                            "doses",
                            a->key, k);
+            if (dose->drug < m->n_drugs && m->drugs[dose->drug].route == MS_ROUTE_ORAL &&
+                dose->infusion > 0)
+                rule_error(m, get(d, "infusion"),
+                           "arms.%s.doses[%zu].infusion: %s is taken by mouth, not infused", a->key,
+                           k, m->drugs[dose->drug].name);
             if (dose->additional > 0 && dose->infusion > dose->interval && dose->interval > 0)
                 rule_error(m, get(d, "infusion"),
                            "arms.%s.doses[%zu].infusion: longer than the dosing interval", a->key,
