@@ -165,8 +165,7 @@ static double chisq1_q(double x)
 
 /* The pointwise interval of survfit_confint() (survival 3.x) with scale = 1 ("usual" lower
  * limit); se is the standard error of log S. */
-static void km_interval(double s, double se, double z, ms_surv_ci ci, double *lower,
-                        double *upper)
+static void km_interval(double s, double se, double z, ms_surv_ci ci, double *lower, double *upper)
 {
     if (ci == MS_SURV_CI_LOG) {
         if (s == 0) {
@@ -186,11 +185,11 @@ static void km_interval(double s, double se, double z, ms_surv_ci ci, double *lo
     *upper = exp(-exp(log(-log(s)) + se2));
 }
 
-int ms_surv_km(const ms_surv_data *d, int arm, double alpha, ms_surv_ci ci, ms_surv_km *km)
+int ms_surv_km(const ms_surv_data *d, int arm, double alpha, ms_surv_ci ci, ms_surv_curve *km)
 {
     if (!km)
         return METASIM_E_ARG;
-    *km = (ms_surv_km){.alpha = alpha, .ci = ci};
+    *km = (ms_surv_curve){.alpha = alpha, .ci = ci};
     if (!d || (arm != MS_SURV_POOLED && arm != 0 && arm != 1) || !valid_alpha(alpha) ||
         (ci != MS_SURV_CI_LOG && ci != MS_SURV_CI_LOG_LOG))
         return METASIM_E_ARG;
@@ -219,7 +218,7 @@ int ms_surv_km(const ms_surv_data *d, int arm, double alpha, ms_surv_ci ci, ms_s
             s *= (nr - de) / nr;
             greenwood = risk > e ? greenwood + de / (nr * (nr - de)) : INFINITY;
         }
-        ms_surv_km_row *row = &km->rows[r++];
+        ms_surv_row *row = &km->rows[r++];
         row->time = d->time[j];
         row->n_risk = risk;
         row->n_event = e;
@@ -234,7 +233,7 @@ int ms_surv_km(const ms_surv_data *d, int arm, double alpha, ms_surv_ci ci, ms_s
     return 0;
 }
 
-void ms_surv_km_free(ms_surv_km *km)
+void ms_surv_curve_free(ms_surv_curve *km)
 {
     if (!km)
         return;
@@ -245,13 +244,13 @@ void ms_surv_km_free(ms_surv_km *km)
 
 enum { KM_SURV, KM_LOWER, KM_UPPER };
 
-static double km_value(const ms_surv_km_row *row, int which)
+static double km_value(const ms_surv_row *row, int which)
 {
     return which == KM_SURV ? row->surv : which == KM_LOWER ? row->lower : row->upper;
 }
 
-/* survmean()'s minmin(y, x) over one column of the curve (see ms_surv_km_median()). */
-static double km_minmin(const ms_surv_km *km, int which)
+/* survmean()'s minmin(y, x) over one column of the curve (see ms_surv_curve_median()). */
+static double km_minmin(const ms_surv_curve *km, int which)
 {
     const double tol = sqrt(DBL_EPSILON); /* R: .Machine$double.eps^0.5 */
     size_t first = km->n_rows;
@@ -275,7 +274,7 @@ static double km_minmin(const ms_surv_km *km, int which)
     return x1;
 }
 
-int ms_surv_km_median(const ms_surv_km *km, ms_surv_median *out)
+int ms_surv_curve_median(const ms_surv_curve *km, ms_surv_median *out)
 {
     if (!km || !out || (km->n_rows > 0 && !km->rows))
         return METASIM_E_ARG;
@@ -285,7 +284,7 @@ int ms_surv_km_median(const ms_surv_km *km, ms_surv_median *out)
     return 0;
 }
 
-int ms_surv_km_rmst(const ms_surv_km *km, double tau, ms_surv_rmst *out)
+int ms_surv_curve_rmst(const ms_surv_curve *km, double tau, ms_surv_rmst *out)
 {
     if (!km || !out || !isfinite(tau) || !(tau > 0) || (km->n_rows > 0 && !km->rows))
         return METASIM_E_ARG;
@@ -300,7 +299,7 @@ int ms_surv_km_rmst(const ms_surv_km *km, double tau, ms_surv_rmst *out)
     size_t k = 0;
     while (k < km->n_rows && km->rows[k].time <= tau)
         k++;
-    const ms_surv_km_row *row = km->rows;
+    const ms_surv_row *row = km->rows;
     double mean = k ? row[0].time : tau;
     for (size_t i = 0; i < k; i++)
         mean += ((i + 1 < k ? row[i + 1].time : tau) - row[i].time) * row[i].surv;
@@ -323,7 +322,7 @@ static bool two_arms(const ms_surv_data *d)
     return d && d->n[0] > 0 && d->n[1] > 0;
 }
 
-int ms_surv_logrank(const ms_surv_data *d, ms_surv_logrank *out)
+int ms_surv_logrank(const ms_surv_data *d, ms_surv_logrank_test *out)
 {
     if (!out || !two_arms(d))
         return METASIM_E_ARG;
@@ -389,14 +388,23 @@ static double cox_iter(const ms_surv_data *d, double beta, double *u, double *im
     return loglik;
 }
 
-int ms_surv_cox(const ms_surv_data *d, double alpha, ms_surv_cox *out)
+int ms_surv_cox(const ms_surv_data *d, double alpha, ms_surv_cox_fit *out)
 {
     if (!out || !two_arms(d) || !valid_alpha(alpha))
         return METASIM_E_ARG;
-    *out = (ms_surv_cox){.beta = NAN,  .se = NAN,          .z = NAN,          .p_wald = NAN,
-                         .hr = NAN,    .hr_lower = NAN,    .hr_upper = NAN,   .loglik0 = NAN,
-                         .loglik = NAN, .lr_chisq = NAN,   .p_lr = NAN,       .score_chisq = NAN,
-                         .p_score = NAN};
+    *out = (ms_surv_cox_fit){.beta = NAN,
+                             .se = NAN,
+                             .z = NAN,
+                             .p_wald = NAN,
+                             .hr = NAN,
+                             .hr_lower = NAN,
+                             .hr_upper = NAN,
+                             .loglik0 = NAN,
+                             .loglik = NAN,
+                             .lr_chisq = NAN,
+                             .p_lr = NAN,
+                             .score_chisq = NAN,
+                             .p_score = NAN};
     if (d->events[0] + d->events[1] == 0)
         return 0;
 
@@ -461,16 +469,16 @@ int ms_surv_cox(const ms_surv_data *d, double alpha, ms_surv_cox *out)
     return 0;
 }
 
-int ms_surv_rmst_diff(const ms_surv_data *d, double tau, double alpha, ms_surv_rmst_diff *out)
+int ms_surv_rmst_diff(const ms_surv_data *d, double tau, double alpha, ms_surv_rmst_contrast *out)
 {
     if (!out || !two_arms(d) || !isfinite(tau) || !(tau > 0) || !valid_alpha(alpha))
         return METASIM_E_ARG;
     for (int g = 0; g < 2; g++) {
-        ms_surv_km km;
+        ms_surv_curve km;
         int rc = ms_surv_km(d, g, alpha, MS_SURV_CI_LOG, &km);
         if (rc == 0)
-            rc = ms_surv_km_rmst(&km, tau, &out->arm[g]);
-        ms_surv_km_free(&km);
+            rc = ms_surv_curve_rmst(&km, tau, &out->arm[g]);
+        ms_surv_curve_free(&km);
         if (rc)
             return rc;
     }

@@ -55,31 +55,31 @@ typedef enum ms_surv_ci { MS_SURV_CI_LOG, MS_SURV_CI_LOG_LOG } ms_surv_ci;
  * object and summary(fit, censored = TRUE); rows with n_event = 0 are censor-only times (where a
  * plot puts its ticks) and carry the previous row's estimate. A patient censored at t is at risk
  * at t: n_risk counts everyone with time >= t. */
-typedef struct ms_surv_km_row {
+typedef struct ms_surv_row {
     double time;
     size_t n_risk, n_event, n_censor;
-    double surv;    /* prod_{t_i <= t} (1 - d_i / n_i) */
-    double se_log;  /* Greenwood standard error of log S (above); +inf once S = 0 */
-    double std_err; /* Greenwood standard error of S: S se_log, as summary.survfit prints it
-                       (NaN once S = 0, as in R: 0 times inf) */
+    double surv;         /* prod_{t_i <= t} (1 - d_i / n_i) */
+    double se_log;       /* Greenwood standard error of log S (above); +inf once S = 0 */
+    double std_err;      /* Greenwood standard error of S: S se_log, as summary.survfit prints it
+                            (NaN once S = 0, as in R: 0 times inf) */
     double lower, upper; /* confidence interval at level 1 - alpha (NaN where R gives NA) */
-} ms_surv_km_row;
+} ms_surv_row;
 
-typedef struct ms_surv_km {
-    ms_surv_km_row *rows; /* n_rows rows by increasing time; owned, see ms_surv_km_free() */
+typedef struct ms_surv_curve {
+    ms_surv_row *rows; /* n_rows rows by increasing time; owned, see ms_surv_curve_free() */
     size_t n_rows;
     size_t n;      /* records in the arm */
     size_t events; /* their events */
     double alpha;
     ms_surv_ci ci;
-} ms_surv_km;
+} ms_surv_curve;
 
 /* Fills *km with the Kaplan-Meier estimate of arm 0 or 1 or MS_SURV_POOLED (R: survfit(Surv(time,
  * status) ~ group, conf.int = 1 - alpha, conf.type = ...), one stratum). alpha in (0, 1). Returns
  * 0, METASIM_E_ARG or METASIM_E_NOMEM; on failure *km is left empty (safe to free). */
-int ms_surv_km(const ms_surv_data *d, int arm, double alpha, ms_surv_ci ci, ms_surv_km *km);
+int ms_surv_km(const ms_surv_data *d, int arm, double alpha, ms_surv_ci ci, ms_surv_curve *km);
 /* Frees the rows and empties *km; km NULL or empty is fine. */
-void ms_surv_km_free(ms_surv_km *km);
+void ms_surv_curve_free(ms_surv_curve *km);
 
 /* The median and its confidence interval as print.survfit() computes them (survival's
  * survmean(), internal function minmin): each is the first time at which the curve (for the
@@ -91,7 +91,7 @@ typedef struct ms_surv_median {
     double median, lower, upper;
 } ms_surv_median;
 
-int ms_surv_km_median(const ms_surv_km *km, ms_surv_median *out);
+int ms_surv_curve_median(const ms_surv_curve *km, ms_surv_median *out);
 
 /* Restricted mean survival time up to tau, the area under the Kaplan-Meier curve on [0, tau]
  * (the curve is carried flat past its last time), and its standard error as print.survfit(fit,
@@ -103,7 +103,7 @@ typedef struct ms_surv_rmst {
 } ms_surv_rmst;
 
 /* tau finite and > 0; Returns 0 or METASIM_E_ARG. */
-int ms_surv_km_rmst(const ms_surv_km *km, double tau, ms_surv_rmst *out);
+int ms_surv_curve_rmst(const ms_surv_curve *km, double tau, ms_surv_rmst *out);
 
 /* ---------------------------------------------------------------- two arms */
 
@@ -114,12 +114,12 @@ int ms_surv_km_rmst(const ms_surv_km *km, double tau, ms_surv_rmst *out);
  *   V = sum_t d (n0 / n) (n1 / n) (n - d) / (n - 1)        (terms with n = 1 are 0),
  * chisq = (O1 - E1)^2 / V on 1 degree of freedom and its upper-tail p-value. chisq and p_value are
  * NaN when V = 0 (no informative event). */
-typedef struct ms_surv_logrank {
+typedef struct ms_surv_logrank_test {
     double observed[2], expected[2];
     double variance, chisq, p_value;
-} ms_surv_logrank;
+} ms_surv_logrank_test;
 
-int ms_surv_logrank(const ms_surv_data *d, ms_surv_logrank *out);
+int ms_surv_logrank(const ms_surv_data *d, ms_surv_logrank_test *out);
 
 /* The Cox proportional-hazards model h(t) = h0(t) exp(beta x) with x = arm (0 or 1), Efron's
  * approximation for tied event times, fitted as R's coxph(Surv(time, status) ~ group, ties =
@@ -132,7 +132,7 @@ int ms_surv_logrank(const ms_surv_data *d, ms_surv_logrank *out);
  * maybe_infinite repeats coxph's warning "coefficient may be infinite" (an arm without events):
  * the final Newton step |U/I| exceeds both 1e-9 and sqrt(1e-9) |beta|. With no events at all
  * every number is NaN and converged is false. */
-typedef struct ms_surv_cox {
+typedef struct ms_surv_cox_fit {
     double beta, se, z, p_wald;
     double hr, hr_lower, hr_upper;
     double loglik0, loglik; /* log partial likelihood at beta = 0 and at beta */
@@ -141,20 +141,20 @@ typedef struct ms_surv_cox {
     int iterations;
     bool converged;
     bool maybe_infinite;
-} ms_surv_cox;
+} ms_surv_cox_fit;
 
 /* alpha in (0, 1). Returns 0 or METASIM_E_ARG. */
-int ms_surv_cox(const ms_surv_data *d, double alpha, ms_surv_cox *out);
+int ms_surv_cox(const ms_surv_data *d, double alpha, ms_surv_cox_fit *out);
 
 /* The difference in restricted mean survival time up to tau, arm 1 minus arm 0, as survRM2's
  * rmst2() reports it unadjusted: diff +- z se with se^2 the sum of the arms' variances
- * (ms_surv_km_rmst()), and the two-sided normal p-value. tau finite and > 0; alpha in (0, 1).
+ * (ms_surv_curve_rmst()), and the two-sided normal p-value. tau finite and > 0; alpha in (0, 1).
  * Returns 0, METASIM_E_ARG or METASIM_E_NOMEM. */
-typedef struct ms_surv_rmst_diff {
+typedef struct ms_surv_rmst_contrast {
     ms_surv_rmst arm[2];
     double diff, se, lower, upper, p_value;
-} ms_surv_rmst_diff;
+} ms_surv_rmst_contrast;
 
-int ms_surv_rmst_diff(const ms_surv_data *d, double tau, double alpha, ms_surv_rmst_diff *out);
+int ms_surv_rmst_diff(const ms_surv_data *d, double tau, double alpha, ms_surv_rmst_contrast *out);
 
 #endif

@@ -53,13 +53,12 @@ static double rel_diff(double got, double want)
 static const double gehan_time[42] = {6,  6,  6,  7,  10, 13, 16, 22, 23, 6,  9,  10, 11, 17,
                                       19, 20, 25, 32, 32, 34, 35, 1,  1,  2,  2,  3,  4,  4,
                                       5,  5,  8,  8,  8,  8,  11, 11, 12, 12, 15, 17, 22, 23};
-static const int gehan_status[42] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
-                                     0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1,
-                                     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+static const int gehan_status[42] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 static const int gehan_group[42] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                                     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
 
-static const ms_surv_km_row *row_at(const ms_surv_km *km, double t)
+static const ms_surv_row *row_at(const ms_surv_curve *km, double t)
 {
     for (size_t i = 0; i < km->n_rows; i++)
         if (km->rows[i].time == t)
@@ -77,7 +76,7 @@ START_TEST(test_gehan_km)
     ck_assert_uint_eq(ms_surv_data_n(d, 0), 21);
     ck_assert_uint_eq(ms_surv_data_events(d, 0), 9);
     ck_assert_uint_eq(ms_surv_data_events(d, MS_SURV_POOLED), 30);
-    ms_surv_km km;
+    ms_surv_curve km;
     ck_assert_int_eq(ms_surv_km(d, 0, 0.05, MS_SURV_CI_LOG, &km), 0);
     ck_assert_uint_eq(km.n_rows, 16); /* 7 event times and 9 censor-only times */
 
@@ -89,7 +88,7 @@ START_TEST(test_gehan_km)
     const double hi[7] = {1.000, 0.996, 0.968, 0.935, 0.896, 0.858, 0.807};
     double s = 1, v = 0, z = 1.959963984540054;
     for (int i = 0; i < 7; i++) {
-        const ms_surv_km_row *r = row_at(&km, t[i]);
+        const ms_surv_row *r = row_at(&km, t[i]);
         ck_assert_uint_eq(r->n_risk, n[i]);
         ck_assert_uint_eq(r->n_event, e[i]);
         s *= (double)(n[i] - e[i]) / (double)n[i];
@@ -104,7 +103,7 @@ START_TEST(test_gehan_km)
         ck_assert_double_eq_tol(r->lower, lo[i], 5e-4);
         ck_assert_double_eq_tol(r->upper, hi[i], 5e-4);
     }
-    const ms_surv_km_row *c = row_at(&km, 9); /* censor-only: carries the 7-week estimate */
+    const ms_surv_row *c = row_at(&km, 9); /* censor-only: carries the 7-week estimate */
     ck_assert_uint_eq(c->n_event, 0);
     ck_assert_uint_eq(c->n_censor, 1);
     ck_assert_uint_eq(c->n_risk, 16);
@@ -114,49 +113,49 @@ START_TEST(test_gehan_km)
 
     /* print(survfit(...), rmean = 10): median 23 (16, NA); rmean 9.28 (se 0.327). */
     ms_surv_median med;
-    ck_assert_int_eq(ms_surv_km_median(&km, &med), 0);
+    ck_assert_int_eq(ms_surv_curve_median(&km, &med), 0);
     ck_assert_double_eq(med.median, 23);
     ck_assert_double_eq(med.lower, 16);
     ck_assert(isnan(med.upper));
     ms_surv_rmst rm;
-    ck_assert_int_eq(ms_surv_km_rmst(&km, 10, &rm), 0);
+    ck_assert_int_eq(ms_surv_curve_rmst(&km, 10, &rm), 0);
     ck_assert_double_eq_tol(rm.rmst, 9.28, 5e-3);
     ck_assert_double_eq_tol(rm.se, 0.327, 5e-4);
     /* By hand: 6 + 1 * 18/21 + 3 * S(7) */
     ck_near(rm.rmst, 6 + 18.0 / 21 + 3 * (18.0 / 21 * 16 / 17), 1e-15);
-    ms_surv_km_free(&km);
+    ms_surv_curve_free(&km);
 
     /* Placebo: all relapse; S = 0 at 23 weeks, where R prints std.err NaN and NA bounds. */
     ck_assert_int_eq(ms_surv_km(d, 1, 0.05, MS_SURV_CI_LOG, &km), 0);
     ck_assert_uint_eq(km.n_rows, 12);
-    const ms_surv_km_row *last = &km.rows[11];
+    const ms_surv_row *last = &km.rows[11];
     ck_assert_double_eq(last->surv, 0);
     ck_assert(isinf(last->se_log) && isnan(last->std_err));
     ck_assert(isnan(last->lower) && isnan(last->upper));
     ck_assert_double_eq_tol(row_at(&km, 8)->surv, 8.0 / 21, 1e-15);
-    ck_assert_int_eq(ms_surv_km_median(&km, &med), 0);
+    ck_assert_int_eq(ms_surv_curve_median(&km, &med), 0);
     ck_assert_double_eq(med.median, 8);
     ck_assert_double_eq(med.lower, 4);
     ck_assert_double_eq(med.upper, 12);
-    ck_assert_int_eq(ms_surv_km_rmst(&km, 10, &rm), 0);
+    ck_assert_int_eq(ms_surv_curve_rmst(&km, 10, &rm), 0);
     ck_assert_double_eq_tol(rm.rmst, 6.62, 5e-3);
     ck_assert_double_eq_tol(rm.se, 0.733, 5e-4);
-    ms_surv_km_free(&km);
+    ms_surv_curve_free(&km);
 
     /* conf.type = "log-log": 6-MP 23 (13, NA), placebo 8 (4, 11). */
     ck_assert_int_eq(ms_surv_km(d, 0, 0.05, MS_SURV_CI_LOG_LOG, &km), 0);
-    ck_assert_int_eq(ms_surv_km_median(&km, &med), 0);
+    ck_assert_int_eq(ms_surv_curve_median(&km, &med), 0);
     ck_assert_double_eq(med.median, 23);
     ck_assert_double_eq(med.lower, 13);
     ck_assert(isnan(med.upper));
     ck_assert(isnan(row_at(&km, 35)->upper) == 0);
-    ms_surv_km_free(&km);
+    ms_surv_curve_free(&km);
     ck_assert_int_eq(ms_surv_km(d, 1, 0.05, MS_SURV_CI_LOG_LOG, &km), 0);
-    ck_assert_int_eq(ms_surv_km_median(&km, &med), 0);
+    ck_assert_int_eq(ms_surv_curve_median(&km, &med), 0);
     ck_assert_double_eq(med.median, 8);
     ck_assert_double_eq(med.lower, 4);
     ck_assert_double_eq(med.upper, 11);
-    ms_surv_km_free(&km);
+    ms_surv_curve_free(&km);
     ms_surv_data_destroy(d);
 }
 END_TEST
@@ -168,7 +167,7 @@ END_TEST
 START_TEST(test_gehan_tests)
 {
     ms_surv_data *d = make(gehan_time, gehan_status, gehan_group, 42);
-    ms_surv_logrank lr;
+    ms_surv_logrank_test lr;
     ck_assert_int_eq(ms_surv_logrank(d, &lr), 0);
     ck_assert_double_eq(lr.observed[0], 9);
     ck_assert_double_eq(lr.observed[1], 21);
@@ -178,7 +177,7 @@ START_TEST(test_gehan_tests)
     ck_assert_double_eq_tol(lr.chisq, 16.79, 5e-3);
     ck_assert_double_eq_tol(lr.p_value, 4.17e-5, 5e-7);
 
-    ms_surv_cox cx;
+    ms_surv_cox_fit cx;
     ck_assert_int_eq(ms_surv_cox(d, 0.05, &cx), 0);
     ck_assert(cx.converged && !cx.maybe_infinite);
     ck_assert_double_eq_tol(cx.beta, 1.5721, 5e-5);
@@ -195,7 +194,7 @@ START_TEST(test_gehan_tests)
     ck_near(cx.loglik, -85.0084245773717, 1e-13);
     ck_near(cx.beta, 1.57212514882907, 1e-9);
 
-    ms_surv_rmst_diff rd;
+    ms_surv_rmst_contrast rd;
     ck_assert_int_eq(ms_surv_rmst_diff(d, 10, 0.05, &rd), 0);
     ck_near(rd.diff, rd.arm[1].rmst - rd.arm[0].rmst, 1e-15);
     ck_assert_double_eq_tol(rd.diff, 6.62 - 9.28, 1e-2);
@@ -217,10 +216,10 @@ START_TEST(test_aml)
     for (int i = 0; i < 23; i++)
         group[i] = i >= 11;
     ms_surv_data *d = make(time, status, group, 23);
-    ms_surv_logrank lr;
+    ms_surv_logrank_test lr;
     ck_assert_int_eq(ms_surv_logrank(d, &lr), 0);
     ck_near(lr.chisq, 3.3963886989776, 1e-12);
-    ms_surv_cox cx;
+    ms_surv_cox_fit cx;
     ck_assert_int_eq(ms_surv_cox(d, 0.05, &cx), 0);
     ck_near(cx.beta, 0.915532575014718, 1e-9);
     ck_near(cx.se, 0.511934275172005, 1e-9);
@@ -243,47 +242,47 @@ START_TEST(test_median_midpoint_and_rmst)
     const double t4[4] = {1, 2, 3, 4};
     const int all[6] = {1, 1, 1, 1, 1, 1}, half[4] = {1, 1, 0, 0};
     ms_surv_data *d = make(t4, all, NULL, 4);
-    ms_surv_km km;
+    ms_surv_curve km;
     ck_assert_int_eq(ms_surv_km(d, MS_SURV_POOLED, 0.05, MS_SURV_CI_LOG, &km), 0);
     ms_surv_median med;
-    ck_assert_int_eq(ms_surv_km_median(&km, &med), 0);
+    ck_assert_int_eq(ms_surv_curve_median(&km, &med), 0);
     ck_assert_double_eq(med.median, 2.5);
     ck_assert_double_eq(med.lower, 1);
     ck_assert(isnan(med.upper));
     ms_surv_rmst rm;
-    ck_assert_int_eq(ms_surv_km_rmst(&km, 3, &rm), 0);
+    ck_assert_int_eq(ms_surv_curve_rmst(&km, 3, &rm), 0);
     ck_near(rm.rmst, 2.25, 1e-15);
     ck_near(rm.se, sqrt(1.5625 / 12 + 0.25 / 6), 1e-15);
     ck_near(rm.se, 0.414578098794425, 1e-14);
     /* Before the first time the area is tau and the variance 0; past the last, the curve is
      * carried flat (here at 0). */
-    ck_assert_int_eq(ms_surv_km_rmst(&km, 0.5, &rm), 0);
+    ck_assert_int_eq(ms_surv_curve_rmst(&km, 0.5, &rm), 0);
     ck_assert_double_eq(rm.rmst, 0.5);
     ck_assert_double_eq(rm.se, 0);
-    ck_assert_int_eq(ms_surv_km_rmst(&km, 100, &rm), 0);
+    ck_assert_int_eq(ms_surv_curve_rmst(&km, 100, &rm), 0);
     ck_near(rm.rmst, 2.5, 1e-15);
-    ck_assert_int_eq(ms_surv_km_rmst(&km, 0, &rm), METASIM_E_ARG);
-    ck_assert_int_eq(ms_surv_km_rmst(&km, INFINITY, &rm), METASIM_E_ARG);
-    ms_surv_km_free(&km);
+    ck_assert_int_eq(ms_surv_curve_rmst(&km, 0, &rm), METASIM_E_ARG);
+    ck_assert_int_eq(ms_surv_curve_rmst(&km, INFINITY, &rm), METASIM_E_ARG);
+    ms_surv_curve_free(&km);
     ms_surv_data_destroy(d);
 
     /* The curve stays at 0.5 to the end (times 3 and 4 censored): the median is 2. */
     d = make(t4, half, NULL, 4);
     ck_assert_int_eq(ms_surv_km(d, 0, 0.05, MS_SURV_CI_LOG, &km), 0);
-    ck_assert_int_eq(ms_surv_km_median(&km, &med), 0);
+    ck_assert_int_eq(ms_surv_curve_median(&km, &med), 0);
     ck_assert_double_eq(med.median, 2);
-    ms_surv_km_free(&km);
+    ms_surv_curve_free(&km);
     ms_surv_data_destroy(d);
 
     /* Six deaths: S(3) = 5/6 4/5 3/4 is 0.5 up to rounding; print(survfit) gives 3.5 (2, NA). */
     const double t6[6] = {6, 5, 4, 3, 2, 1};
     d = make(t6, all, NULL, 6);
     ck_assert_int_eq(ms_surv_km(d, 0, 0.05, MS_SURV_CI_LOG, &km), 0);
-    ck_assert_int_eq(ms_surv_km_median(&km, &med), 0);
+    ck_assert_int_eq(ms_surv_curve_median(&km, &med), 0);
     ck_assert_double_eq(med.median, 3.5);
     ck_assert_double_eq(med.lower, 2);
     ck_assert(isnan(med.upper));
-    ms_surv_km_free(&km);
+    ms_surv_curve_free(&km);
     ms_surv_data_destroy(d);
 }
 END_TEST
@@ -295,7 +294,7 @@ START_TEST(test_interval_edges)
     const double t[6] = {0.5, 1, 2, 2, 3, 3};
     const int s[6] = {0, 1, 1, 0, 1, 1};
     ms_surv_data *d = make(t, s, NULL, 6);
-    ms_surv_km km;
+    ms_surv_curve km;
     ck_assert_int_eq(ms_surv_km(d, 0, 0.05, MS_SURV_CI_LOG_LOG, &km), 0);
     ck_assert_uint_eq(km.n_rows, 4);
     ck_assert(isnan(km.rows[0].lower) && isnan(km.rows[0].upper));
@@ -304,12 +303,12 @@ START_TEST(test_interval_edges)
     ck_near(km.rows[2].surv, 0.75 * 0.75, 1e-15);
     ck_assert(km.rows[2].lower < km.rows[2].surv && km.rows[2].surv < km.rows[2].upper);
     ck_assert(isnan(km.rows[3].lower) && isnan(km.rows[3].upper));
-    ms_surv_km_free(&km);
+    ms_surv_curve_free(&km);
     ck_assert_int_eq(ms_surv_km(d, 0, 0.05, MS_SURV_CI_LOG, &km), 0);
     ck_assert_double_eq(km.rows[0].lower, 1);
     ck_assert_double_eq(km.rows[0].upper, 1);
     ck_assert_double_eq(km.rows[1].upper, 1);
-    ms_surv_km_free(&km);
+    ms_surv_curve_free(&km);
     ms_surv_data_destroy(d);
 }
 END_TEST
@@ -321,7 +320,7 @@ START_TEST(test_cox_infinite)
     const double t[8] = {1, 2, 3, 4, 5, 1.5, 2.5, 3.5};
     const int s[8] = {1, 1, 1, 1, 1, 0, 0, 0}, g[8] = {0, 0, 0, 0, 0, 1, 1, 1};
     ms_surv_data *d = make(t, s, g, 8);
-    ms_surv_cox cx;
+    ms_surv_cox_fit cx;
     ck_assert_int_eq(ms_surv_cox(d, 0.05, &cx), 0);
     ck_assert(cx.converged);
     ck_assert(cx.maybe_infinite);
@@ -336,7 +335,7 @@ START_TEST(test_cox_infinite)
     d = make(t, none, g, 8);
     ck_assert_int_eq(ms_surv_cox(d, 0.05, &cx), 0);
     ck_assert(!cx.converged && isnan(cx.beta) && isnan(cx.hr));
-    ms_surv_logrank lr;
+    ms_surv_logrank_test lr;
     ck_assert_int_eq(ms_surv_logrank(d, &lr), 0);
     ck_assert(isnan(lr.chisq) && isnan(lr.p_value));
     ms_surv_data_destroy(d);
@@ -363,20 +362,20 @@ START_TEST(test_invalid_input)
     ck_assert_int_eq(ms_surv_data_create(NULL, s, NULL, 3, &d, NULL), METASIM_E_ARG);
     ck_assert_int_eq(ms_surv_data_create(t, s, NULL, 3, NULL, NULL), METASIM_E_ARG);
     ms_surv_data_destroy(NULL);
-    ms_surv_km_free(NULL);
+    ms_surv_curve_free(NULL);
 
     /* An empty table is valid; its curve has no rows and no median. */
     ck_assert_int_eq(ms_surv_data_create(NULL, NULL, NULL, 0, &d, NULL), 0);
-    ms_surv_km km;
+    ms_surv_curve km;
     ck_assert_int_eq(ms_surv_km(d, MS_SURV_POOLED, 0.05, MS_SURV_CI_LOG, &km), 0);
     ck_assert_uint_eq(km.n_rows, 0);
     ms_surv_median med;
-    ck_assert_int_eq(ms_surv_km_median(&km, &med), 0);
+    ck_assert_int_eq(ms_surv_curve_median(&km, &med), 0);
     ck_assert(isnan(med.median));
     ms_surv_rmst rm;
-    ck_assert_int_eq(ms_surv_km_rmst(&km, 1, &rm), 0);
+    ck_assert_int_eq(ms_surv_curve_rmst(&km, 1, &rm), 0);
     ck_assert(isnan(rm.rmst));
-    ms_surv_km_free(&km);
+    ms_surv_curve_free(&km);
     ms_surv_data_destroy(d);
 
     d = make(t, s, g, 3);
@@ -385,16 +384,16 @@ START_TEST(test_invalid_input)
     ck_assert_int_eq(ms_surv_km(d, 0, 1, MS_SURV_CI_LOG, &km), METASIM_E_ARG);
     ck_assert_int_eq(ms_surv_km(d, 0, NAN, MS_SURV_CI_LOG, &km), METASIM_E_ARG);
     ck_assert_int_eq(ms_surv_km(d, 0, 0.05, (ms_surv_ci)7, &km), METASIM_E_ARG);
-    ms_surv_km_free(&km);
-    ms_surv_cox cx;
+    ms_surv_curve_free(&km);
+    ms_surv_cox_fit cx;
     ck_assert_int_eq(ms_surv_cox(d, 1.5, &cx), METASIM_E_ARG);
-    ms_surv_rmst_diff rd;
+    ms_surv_rmst_contrast rd;
     ck_assert_int_eq(ms_surv_rmst_diff(d, -1, 0.05, &rd), METASIM_E_ARG);
     ms_surv_data_destroy(d);
 
     /* A single arm has no comparison. */
     d = make(t, s, g0, 3);
-    ms_surv_logrank lr;
+    ms_surv_logrank_test lr;
     ck_assert_int_eq(ms_surv_logrank(d, &lr), METASIM_E_ARG);
     ck_assert_int_eq(ms_surv_cox(d, 0.05, &cx), METASIM_E_ARG);
     ck_assert_int_eq(ms_surv_rmst_diff(d, 1, 0.05, &rd), METASIM_E_ARG);
@@ -463,22 +462,22 @@ START_TEST(test_million)
     for (int pass = 0; pass < 2; pass++) {
         trial tr = make_trial(1000000, 2024 + (uint64_t)pass, rate, 30, pass ? 0 : 0.01);
         ms_surv_data *d = make(tr.time, tr.status, tr.group, tr.n);
-        ms_surv_km km;
+        ms_surv_curve km;
         ck_assert_int_eq(ms_surv_km(d, 1, 0.05, MS_SURV_CI_LOG_LOG, &km), 0);
         ck_assert_uint_gt(km.n_rows, 0);
         for (size_t i = 1; i < km.n_rows; i++)
             ck_assert(km.rows[i].surv <= km.rows[i - 1].surv);
         ms_surv_median med;
-        ck_assert_int_eq(ms_surv_km_median(&km, &med), 0);
-        ms_surv_km_free(&km);
-        ms_surv_logrank lr;
+        ck_assert_int_eq(ms_surv_curve_median(&km, &med), 0);
+        ms_surv_curve_free(&km);
+        ms_surv_logrank_test lr;
         ck_assert_int_eq(ms_surv_logrank(d, &lr), 0);
-        ms_surv_cox cx;
+        ms_surv_cox_fit cx;
         ck_assert_int_eq(ms_surv_cox(d, 0.05, &cx), 0);
         ck_assert(cx.converged);
         ck_assert_double_lt(fabs(cx.beta - log(0.7)), 5 * cx.se);
         ck_near(cx.score_chisq, lr.chisq, 1e-3);
-        ms_surv_rmst_diff rd;
+        ms_surv_rmst_contrast rd;
         ck_assert_int_eq(ms_surv_rmst_diff(d, 20, 0.05, &rd), 0);
         ck_assert_double_gt(rd.lower, 0);
         ms_surv_data_destroy(d);
@@ -620,19 +619,17 @@ static int atoi_arm(const char *tok)
 
 /* Runs R on one trial and compares every number: 1e-9 relative for the Kaplan-Meier curves,
  * medians, restricted means and the log-rank test (closed forms), 1e-6 for Cox (iterative). */
-static void check_against_r(const trial *tr, double conf, const double *taus, int ntaus,
-                            worst *w)
+static void check_against_r(const trial *tr, double conf, const double *taus, int ntaus, worst *w)
 {
     const double tol = 1e-9, tol_cox = 1e-6;
     double alpha = 1 - conf;
     ms_surv_data *d = make(tr->time, tr->status, tr->group, tr->n);
-    ms_surv_km km[2][3];
+    ms_surv_curve km[2][3];
     size_t next[2][3] = {{0}};
     for (int c = 0; c < 2; c++)
         for (int a = 0; a < 3; a++)
-            ck_assert_int_eq(ms_surv_km(d, a - 1, alpha, c ? MS_SURV_CI_LOG_LOG : MS_SURV_CI_LOG,
-                                        &km[c][a]),
-                             0);
+            ck_assert_int_eq(
+                ms_surv_km(d, a - 1, alpha, c ? MS_SURV_CI_LOG_LOG : MS_SURV_CI_LOG, &km[c][a]), 0);
 
     char *text = run_r(tr, conf, taus, ntaus);
     size_t line = 0, n_km = 0, n_sum = 0, n_lr = 0, n_cox = 0, n_rdiff = 0;
@@ -654,10 +651,10 @@ static void check_against_r(const trial *tr, double conf, const double *taus, in
         int arm = head > 1 ? atoi_arm(tok[2]) : 0;
         if (strcmp(kind, "km") == 0) {
             ck_assert_int_eq(nx, 8);
-            ms_surv_km *k = &km[c][arm + 1];
+            ms_surv_curve *k = &km[c][arm + 1];
             size_t i = next[c][arm + 1]++;
             ck_assert_msg(i < k->n_rows, "R has more rows than the C curve");
-            const ms_surv_km_row *r = &k->rows[i];
+            const ms_surv_row *r = &k->rows[i];
             ck_assert_msg(r->time == x[0], "row %zu: time %.17g, R %.17g", i, r->time, x[0]);
             ck_assert_msg((double)r->n_risk == x[1] && (double)r->n_event == x[2] &&
                               (double)r->n_censor == x[3],
@@ -673,8 +670,8 @@ static void check_against_r(const trial *tr, double conf, const double *taus, in
             ck_assert(k >= 0 && k < ntaus);
             ms_surv_median med;
             ms_surv_rmst rm;
-            ck_assert_int_eq(ms_surv_km_median(&km[c][arm + 1], &med), 0);
-            ck_assert_int_eq(ms_surv_km_rmst(&km[c][arm + 1], taus[k], &rm), 0);
+            ck_assert_int_eq(ms_surv_curve_median(&km[c][arm + 1], &med), 0);
+            ck_assert_int_eq(ms_surv_curve_rmst(&km[c][arm + 1], taus[k], &rm), 0);
             compare("median", line, med.median, x[0], tol, &w->summary);
             compare("median lower", line, med.lower, x[1], tol, &w->summary);
             compare("median upper", line, med.upper, x[2], tol, &w->summary);
@@ -683,7 +680,7 @@ static void check_against_r(const trial *tr, double conf, const double *taus, in
             n_sum++;
         } else if (strcmp(kind, "lr") == 0) {
             ck_assert_int_eq(nx, 7);
-            ms_surv_logrank lr;
+            ms_surv_logrank_test lr;
             ck_assert_int_eq(ms_surv_logrank(d, &lr), 0);
             compare("observed 0", line, lr.observed[0], x[0], 0, &w->logrank);
             compare("observed 1", line, lr.observed[1], x[1], 0, &w->logrank);
@@ -695,7 +692,7 @@ static void check_against_r(const trial *tr, double conf, const double *taus, in
             n_lr++;
         } else if (strcmp(kind, "cox") == 0) {
             ck_assert_int_eq(nx, 13);
-            ms_surv_cox cx;
+            ms_surv_cox_fit cx;
             ck_assert_int_eq(ms_surv_cox(d, alpha, &cx), 0);
             ck_assert(cx.converged && !cx.maybe_infinite);
             compare("beta", line, cx.beta, x[0], tol_cox, &w->cox);
@@ -716,7 +713,7 @@ static void check_against_r(const trial *tr, double conf, const double *taus, in
             ck_assert_int_eq(nx, 6);
             int k = (int)x[0];
             ck_assert(k >= 0 && k < ntaus);
-            ms_surv_rmst_diff rd;
+            ms_surv_rmst_contrast rd;
             ck_assert_int_eq(ms_surv_rmst_diff(d, taus[k], alpha, &rd), 0);
             compare("rmst diff", line, rd.diff, x[1], tol, &w->summary);
             compare("rmst diff se", line, rd.se, x[2], tol, &w->summary);
@@ -732,7 +729,7 @@ static void check_against_r(const trial *tr, double conf, const double *taus, in
     for (int c = 0; c < 2; c++)
         for (int a = 0; a < 3; a++) {
             ck_assert_uint_eq(next[c][a], km[c][a].n_rows);
-            ms_surv_km_free(&km[c][a]);
+            ms_surv_curve_free(&km[c][a]);
         }
     ck_assert_uint_gt(n_km, 100);
     ck_assert_uint_eq(n_sum, 6 * (size_t)ntaus);
@@ -749,9 +746,8 @@ START_TEST(test_against_r)
         printf("test_survival: METASIM_NO_R=1: skipping the cross-check against R\n");
         return;
     }
-    ck_assert_msg(r_available(),
-                  "the cross-check needs Rscript with R's survival package: run "
-                  "scripts/install-deps.sh (or set METASIM_NO_R=1 to skip it)");
+    ck_assert_msg(r_available(), "the cross-check needs Rscript with R's survival package: run "
+                                 "scripts/install-deps.sh (or set METASIM_NO_R=1 to skip it)");
     worst w = {0, 0, 0, 0};
     /* 300 patients, times on a 0.1 grid; 500 patients on whole days (heavy ties, Efron at
      * work); 200 continuous times. Each at one tau inside follow-up and one past its end. */

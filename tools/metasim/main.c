@@ -49,9 +49,8 @@ static const cli_command commands[] = {
     {"run", "SCENARIO", "simulate one patient and print its timeline",
      "Simulates one virtual patient of SCENARIO from its first tumour cell and prints a\n"
      "timeline: sizes as the tumour passes each power of ten, new clones, diagnosis and stage,\n"
-     "surgery, the first relapse, death, and the state at the end. The patient is fixed by the "
-     "seed and the patient index, so the\n"
-     "same command always gives the same patient.",
+     "surgery, the first relapse, death, and the state at the end. The patient is fixed by\n"
+     "the seed and the patient index, so the same command always gives the same patient.",
      run_options, 1, 1, cmd_run},
     {"export", "RESULTS", "write a results database as CSV tables and Newick trees",
      "Reads RESULTS (a database written by 'metasim run --db') and writes its tables as tidy\n"
