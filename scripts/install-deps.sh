@@ -12,6 +12,7 @@ packages=(
   libsqlite3-dev                     # results database
   check                              # unit-test framework (run by CTest)
   clang libclang-rt-14-dev           # libFuzzer target and sanitizer runtimes
+  r-base-core r-cran-survival        # test-time cross-check of the survival statistics against R
 )
 
 missing=()

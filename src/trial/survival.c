@@ -392,21 +392,10 @@ int ms_surv_cox(const ms_surv_data *d, double alpha, ms_surv_cox_fit *out)
 {
     if (!out || !two_arms(d) || !valid_alpha(alpha))
         return METASIM_E_ARG;
-    *out = (ms_surv_cox_fit){.beta = NAN,
-                             .se = NAN,
-                             .z = NAN,
-                             .p_wald = NAN,
-                             .hr = NAN,
-                             .hr_lower = NAN,
-                             .hr_upper = NAN,
-                             .loglik0 = NAN,
-                             .loglik = NAN,
-                             .lr_chisq = NAN,
-                             .p_lr = NAN,
-                             .score_chisq = NAN,
-                             .p_score = NAN};
-    if (d->events[0] + d->events[1] == 0)
-        return 0;
+    *out = (ms_surv_cox_fit){0};
+    out->beta = out->se = out->z = out->p_wald = out->hr = out->hr_lower = out->hr_upper = NAN;
+    out->loglik0 = out->loglik = out->lr_chisq = out->p_lr = out->score_chisq = NAN;
+    out->p_score = NAN;
 
     /* coxfit6.c: eps 1e-9 on the relative change of the log likelihood, iter.max 20
      * (coxph.control()); a step that lowers the likelihood is pulled back towards the best

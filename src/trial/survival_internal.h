@@ -102,7 +102,7 @@ typedef struct ms_surv_rmst {
     double tau, rmst, se;
 } ms_surv_rmst;
 
-/* tau finite and > 0; Returns 0 or METASIM_E_ARG. */
+/* tau finite and > 0. Returns 0 or METASIM_E_ARG. */
 int ms_surv_curve_rmst(const ms_surv_curve *km, double tau, ms_surv_rmst *out);
 
 /* ---------------------------------------------------------------- two arms */
@@ -130,8 +130,9 @@ int ms_surv_logrank(const ms_surv_data *d, ms_surv_logrank_test *out);
  *   lr_chisq = 2 (loglik - loglik0);   score_chisq = U(0)^2 / I(0)   (coxph's "score (logrank)"
  *   test: with ties it differs slightly from survdiff's, as the information is Efron's).
  * maybe_infinite repeats coxph's warning "coefficient may be infinite" (an arm without events):
- * the final Newton step |U/I| exceeds both 1e-9 and sqrt(1e-9) |beta|. With no events at all
- * every number is NaN and converged is false. */
+ * the final Newton step |U/I| exceeds both 1e-9 and sqrt(1e-9) |beta|. Without an event while
+ * both arms are at risk, beta is not identified (R reports NA): loglik0 is set, every other
+ * number is NaN and converged is false. */
 typedef struct ms_surv_cox_fit {
     double beta, se, z, p_wald;
     double hr, hr_lower, hr_upper;
@@ -148,8 +149,10 @@ int ms_surv_cox(const ms_surv_data *d, double alpha, ms_surv_cox_fit *out);
 
 /* The difference in restricted mean survival time up to tau, arm 1 minus arm 0, as survRM2's
  * rmst2() reports it unadjusted: diff +- z se with se^2 the sum of the arms' variances
- * (ms_surv_curve_rmst()), and the two-sided normal p-value. tau finite and > 0; alpha in (0, 1).
- * Returns 0, METASIM_E_ARG or METASIM_E_NOMEM. */
+ * (ms_surv_curve_rmst()), and the two-sided normal p-value. Unlike rmst2(), which refuses a tau
+ * beyond the last time of either arm, a curve is carried flat to tau as print.survfit() does;
+ * the caller chooses a tau both arms reach. tau finite and > 0; alpha in (0, 1). Returns 0,
+ * METASIM_E_ARG or METASIM_E_NOMEM. */
 typedef struct ms_surv_rmst_contrast {
     ms_surv_rmst arm[2];
     double diff, se, lower, upper, p_value;

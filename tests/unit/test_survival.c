@@ -148,7 +148,7 @@ START_TEST(test_gehan_km)
     ck_assert_double_eq(med.median, 23);
     ck_assert_double_eq(med.lower, 13);
     ck_assert(isnan(med.upper));
-    ck_assert(isnan(row_at(&km, 35)->upper) == 0);
+    ck_assert(!isnan(row_at(&km, 35)->upper));
     ms_surv_curve_free(&km);
     ck_assert_int_eq(ms_surv_km(d, 1, 0.05, MS_SURV_CI_LOG_LOG, &km), 0);
     ck_assert_int_eq(ms_surv_curve_median(&km, &med), 0);
@@ -300,7 +300,7 @@ START_TEST(test_interval_edges)
     ck_assert(isnan(km.rows[0].lower) && isnan(km.rows[0].upper));
     ck_assert_uint_eq(km.rows[2].n_risk, 4);
     ck_assert_uint_eq(km.rows[2].n_censor, 1);
-    ck_near(km.rows[2].surv, 0.75 * 0.75, 1e-15);
+    ck_near(km.rows[2].surv, 0.8 * 0.75, 1e-15);
     ck_assert(km.rows[2].lower < km.rows[2].surv && km.rows[2].surv < km.rows[2].upper);
     ck_assert(isnan(km.rows[3].lower) && isnan(km.rows[3].upper));
     ms_surv_curve_free(&km);
@@ -335,6 +335,7 @@ START_TEST(test_cox_infinite)
     d = make(t, none, g, 8);
     ck_assert_int_eq(ms_surv_cox(d, 0.05, &cx), 0);
     ck_assert(!cx.converged && isnan(cx.beta) && isnan(cx.hr));
+    ck_assert_double_eq(cx.loglik0, 0);
     ms_surv_logrank_test lr;
     ck_assert_int_eq(ms_surv_logrank(d, &lr), 0);
     ck_assert(isnan(lr.chisq) && isnan(lr.p_value));
@@ -655,7 +656,9 @@ static void check_against_r(const trial *tr, double conf, const double *taus, in
             size_t i = next[c][arm + 1]++;
             ck_assert_msg(i < k->n_rows, "R has more rows than the C curve");
             const ms_surv_row *r = &k->rows[i];
-            ck_assert_msg(r->time == x[0], "row %zu: time %.17g, R %.17g", i, r->time, x[0]);
+            /* Equal unless R's reading of the CSV rounds differently in the last bit. */
+            ck_assert_msg(rel_diff(r->time, x[0]) <= 4 * DBL_EPSILON,
+                          "row %zu: time %.17g, R %.17g", i, r->time, x[0]);
             ck_assert_msg((double)r->n_risk == x[1] && (double)r->n_event == x[2] &&
                               (double)r->n_censor == x[3],
                           "row %zu: counts differ from R", i);
