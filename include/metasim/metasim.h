@@ -225,7 +225,17 @@ typedef struct metasim_sim_options {
     const metasim_writer_t *writer; /* NULL for no output; the writer must outlive the sim */
     double stop_cells;              /* stop when the total burden reaches this; 0 = never */
     int verify;                     /* check every invariant after each step (tests, debugging) */
+    unsigned arm; /* the arm part of the random streams' key: 0 for a patient's shared history;
+                     metasim_sim_fork() sets it for each arm's continuation */
 } metasim_sim_options_t;
+
+/* Continues a patient under another arm (the paired trial design): *copy is a new simulation
+ * in exactly the state of `sim` (time, lesions, clones, factors, clinic, counters), whose
+ * random streams from now on are keyed by `arm` instead of sim's (so each arm's continuation is
+ * its own, reproducible stream, and arms differ only by what is done to them), writing to
+ * `writer` (may be NULL). `sim` is not changed. Returns 0 or a negative code (*copy NULL). */
+METASIM_API int metasim_sim_fork(const metasim_sim_t *sim, unsigned arm,
+                                 const metasim_writer_t *writer, metasim_sim_t **copy);
 
 /* Changes the stop size (metasim_sim_options_t.stop_cells) of a running simulation, so that a
  * caller can stop at successive sizes. 0 removes it. */

@@ -38,13 +38,14 @@ void ms_clinic_init(metasim_sim_t *s)
     memset(c, 0, sizeof *c);
     c->out = (metasim_clinical_t){NAN, 0, 0, 0, NAN, NAN, NAN, 0, 0, NULL, NAN};
     c->next_scan = NAN;
-    /* The detection size comes from the clinic's own stream: drawing it never shifts the
+    /* The detection size comes from the clinic's own stream, keyed without the arm (it is the
+     * patient's, whatever is done to them): drawing it never shifts the
      * tumour's history. */
     gsl_rng *r = s->blood;
     ms_rng_set_stream(r, s->opt.seed, s->opt.patient, 0, MS_PURPOSE_CLINIC);
     double z = m->detection_spread > 0 ? gsl_ran_gaussian(r, m->detection_spread) : 0;
     c->detection_cells = m->detection_cells * pow(10, z);
-    ms_rng_set_stream(r, s->opt.seed, s->opt.patient, 0, MS_PURPOSE_BLOOD);
+    ms_rng_set_stream(r, s->opt.seed, s->opt.patient, s->opt.arm, MS_PURPOSE_BLOOD);
 }
 
 static int report(metasim_sim_t *s, metasim_event_kind_t kind, unsigned lesion, const char *site,

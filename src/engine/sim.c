@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array_internal.h"
 #include "engine/engine_internal.h"
 #include "rng/samplers_internal.h"
 #include "rng/stream_internal.h"
@@ -55,8 +56,8 @@ int metasim_sim_create(const metasim_model_t *model, const metasim_sim_options_t
         metasim_sim_destroy(s);
         return METASIM_E_NOMEM;
     }
-    ms_rng_set_stream(s->rng, options->seed, options->patient, 0, MS_PURPOSE_ENGINE);
-    ms_rng_set_stream(s->blood, options->seed, options->patient, 0, MS_PURPOSE_BLOOD);
+    ms_rng_set_stream(s->rng, options->seed, options->patient, options->arm, MS_PURPOSE_ENGINE);
+    ms_rng_set_stream(s->blood, options->seed, options->patient, options->arm, MS_PURPOSE_BLOOD);
     ms_clinic_init(s);
     s->counts.lesions = 1;
     s->homing = 1.0;
@@ -273,6 +274,45 @@ double metasim_sim_factor(const metasim_sim_t *s, size_t lesion, size_t factor)
     if (!s || lesion >= s->p.n_lesions || factor >= s->model->n_factors)
         return NAN;
     return s->p.lesions[lesion].factors[factor];
+}
+
+int metasim_sim_fork(const metasim_sim_t *src, unsigned arm, const metasim_writer_t *writer,
+                     metasim_sim_t **copy)
+{
+    if (!copy)
+        return METASIM_E_ARG;
+    *copy = NULL;
+    if (!src)
+        return METASIM_E_ARG;
+    metasim_sim_options_t o = src->opt;
+    o.arm = arm;
+    o.writer = writer;
+    metasim_sim_t *s = NULL;
+    int rc = metasim_sim_create(src->model, &o, &s);
+    if (rc != 0)
+        return rc;
+    /* The new streams start afresh under the arm's key; everything else is the source's. */
+    if (ms_patient_copy(&s->p, &src->p) != 0 ||
+        ms_array_reserve((void **)&s->traits, &s->cap_traits, src->p.n_clones, sizeof *s->traits,
+                         16) != 0 ||
+        ms_array_reserve((void **)&s->pending, &s->cap_pending, src->n_pending, sizeof *s->pending,
+                         16) != 0) {
+        metasim_sim_destroy(s);
+        return METASIM_E_NOMEM;
+    }
+    memcpy(s->traits, src->traits, src->p.n_clones * sizeof *s->traits);
+    if (src->n_pending)
+        memcpy(s->pending, src->pending, src->n_pending * sizeof *s->pending);
+    s->n_pending = src->n_pending;
+    s->events = src->events;
+    s->next_sample = src->next_sample;
+    s->ctc = src->ctc;
+    s->homing = src->homing;
+    s->counts = src->counts;
+    s->clinic = src->clinic;
+    s->truncated = src->truncated;
+    *copy = s;
+    return 0;
 }
 
 int metasim_sim_set_stop_cells(metasim_sim_t *s, double cells)

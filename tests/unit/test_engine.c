@@ -254,6 +254,39 @@ START_TEST(test_decimated_samples)
 }
 END_TEST
 
+/* The paired design: a history forked into arms. The same arm gives the same continuation,
+ * different arms differ, and the source is untouched. */
+START_TEST(test_fork_into_arms)
+{
+    metasim_model_t *m = load(growth);
+    metasim_sim_t *history = start(m, 21, 0);
+    ck_assert_int_eq(metasim_sim_run(history, 8, 0), METASIM_STOP_TIME);
+    unsigned long long at_fork = metasim_sim_digest(history);
+    double cells = metasim_sim_cells(history);
+    metasim_sim_t *a = NULL, *a2 = NULL, *b = NULL;
+    ck_assert_int_eq(metasim_sim_fork(history, 1, NULL, &a), 0);
+    ck_assert_int_eq(metasim_sim_fork(history, 1, NULL, &a2), 0);
+    ck_assert_int_eq(metasim_sim_fork(history, 2, NULL, &b), 0);
+    ck_assert_uint_eq(metasim_sim_digest(a), at_fork);
+    ck_assert_double_eq(metasim_sim_time(a), 8);
+    ck_assert_double_eq(metasim_sim_cells(b), cells);
+    ck_assert_uint_eq(metasim_sim_clones(a), metasim_sim_clones(history));
+    metasim_sim_run(a, 14, 0);
+    metasim_sim_run(a2, 14, 0);
+    metasim_sim_run(b, 14, 0);
+    ck_assert_uint_eq(metasim_sim_digest(a), metasim_sim_digest(a2));
+    ck_assert_uint_ne(metasim_sim_digest(a), metasim_sim_digest(b));
+    ck_assert_uint_eq(metasim_sim_digest(history), at_fork);
+    metasim_sim_destroy(b);
+    ck_assert_int_eq(metasim_sim_fork(NULL, 1, NULL, &b), METASIM_E_ARG);
+    ck_assert_ptr_null(b);
+    metasim_sim_destroy(a);
+    metasim_sim_destroy(a2);
+    metasim_sim_destroy(history);
+    metasim_model_destroy(m);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
     metasim_model_t *m = load(growth);
@@ -290,6 +323,7 @@ Suite *suite(void)
     tcase_add_test(tc, test_self_seeding);
     tcase_add_test(tc, test_seeding_graph);
     tcase_add_test(tc, test_decimated_samples);
+    tcase_add_test(tc, test_fork_into_arms);
     tcase_add_test(tc, test_bad_arguments);
     suite_add_tcase(s, tc);
     return s;
