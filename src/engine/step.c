@@ -24,6 +24,7 @@
 #include "engine/bd_law_internal.h"
 #include "engine/engine_internal.h"
 #include "rng/samplers_internal.h"
+#include "rng/stream_internal.h"
 
 #define AGGREGATE_ABOVE 64
 /* Nesting limit of lineages founded and grown within one step. Each generation is expected to
@@ -441,8 +442,7 @@ static int ssa(step_ctx *c)
     unsigned since_refresh = 0;
     for (;;) {
         double next_arrival = s->head_queue < s->n_queue ? s->queue[s->head_queue].t : INFINITY;
-        double dt =
-            c->propensity > 0 ? -log(gsl_rng_uniform_pos(s->rng)) / c->propensity : INFINITY;
+        double dt = c->propensity > 0 ? -log(ms_rng_uniform(s->rng)) / c->propensity : INFINITY;
         if (c->now + dt >= next_arrival || c->now + dt >= c->t1) {
             if (next_arrival < c->t1 && next_arrival <= c->now + dt) {
                 /* Memorylessness: the waiting time is drawn afresh after the arrival. */
@@ -461,7 +461,7 @@ static int ssa(step_ctx *c)
             return 0;
         }
         c->now += dt;
-        double x = gsl_rng_uniform(s->rng) * c->propensity;
+        double x = ms_rng_uniform(s->rng) * c->propensity;
         const ms_lesion *l = lesion(c);
         uint32_t k = MS_NONE;
         for (size_t i = 0; i < l->n_comps; i++) {

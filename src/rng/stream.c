@@ -30,7 +30,7 @@ void ms_stream_init(ms_stream *s, uint64_t seed, uint32_t patient, uint32_t arm,
     s->block = 0;
 }
 
-static void next_block(ms_stream *s)
+void ms_stream_refill(ms_stream *s)
 {
     philox4x32_key_t key = {{s->key[0], s->key[1]}};
     philox4x32_ctr_t ctr = {
@@ -41,30 +41,6 @@ static void next_block(ms_stream *s)
     s->pos = 0;
     /* Masked so that the block index can never spill into the purpose bits. */
     s->block = (s->block + 1) & MS_STREAM_BLOCK_MASK;
-}
-
-uint32_t ms_stream_u32(ms_stream *s)
-{
-    if (s->pos >= 4)
-        next_block(s);
-    return s->out[s->pos++];
-}
-
-uint64_t ms_stream_u64(ms_stream *s)
-{
-    /* Two statements: the order of evaluation of operands within one expression is unspecified. */
-    uint64_t lo = ms_stream_u32(s);
-    uint64_t hi = ms_stream_u32(s);
-    return hi << 32 | lo;
-}
-
-double ms_stream_uniform(ms_stream *s)
-{
-    /* Random123's u01fixedpt_open_open_64_double: (k + 0.5) 2^-52 for a 52-bit k is exact in a
-     * double, so 0 and 1 are never returned. The tempting ((u >> 11) + 0.5) 2^-53 is not exact
-     * above 1/2 and rounds the top value to 1.0. Resolution near 0 is what matters here: per-event
-     * probabilities of 1e-12 and below must compare correctly against u. */
-    return ((double)(ms_stream_u64(s) >> 12) + 0.5) * 0x1p-52;
 }
 
 /* The gsl_rng adapter. gsl asks get_double for [0,1); (0,1) is a subset, and keeps samplers that

@@ -29,15 +29,41 @@ typedef struct ms_stream {
  * low 16 bits of `purpose` count (MS_STREAM_PURPOSE_MAX). */
 void ms_stream_init(ms_stream *s, uint64_t seed, uint32_t patient, uint32_t arm, uint32_t purpose);
 
-/* The next 32-bit word. */
-uint32_t ms_stream_u32(ms_stream *s);
+/* Computes the next block into s->out (stream.c). */
+void ms_stream_refill(ms_stream *s);
+
+/* The next 32-bit word. Inline: the engine draws two uniforms per event. */
+static inline uint32_t ms_stream_u32(ms_stream *s)
+{
+    if (s->pos >= 4)
+        ms_stream_refill(s);
+    return s->out[s->pos++];
+}
 
 /* The next two words as one: the first word drawn is the low half. */
-uint64_t ms_stream_u64(ms_stream *s);
+static inline uint64_t ms_stream_u64(ms_stream *s)
+{
+    /* Two statements: the order of evaluation of operands within one expression is unspecified. */
+    uint64_t lo = ms_stream_u32(s);
+    uint64_t hi = ms_stream_u32(s);
+    return hi << 32 | lo;
+}
 
 /* A uniform double strictly inside (0,1), from one ms_stream_u64: the 2^52 values
- * {1, 3, 5, ..., 2^53 - 1} / 2^53, each equally likely, so the smallest is 2^-53. */
-double ms_stream_uniform(ms_stream *s);
+ * {1, 3, 5, ..., 2^53 - 1} / 2^53, each equally likely, so the smallest is 2^-53.
+ * Random123's u01fixedpt_open_open_64_double: (k + 0.5) 2^-52 for a 52-bit k is exact in a
+ * double, so 0 and 1 are never returned (the tempting ((u >> 11) + 0.5) 2^-53 is not exact
+ * above 1/2 and rounds the top value to 1.0). */
+static inline double ms_stream_uniform(ms_stream *s)
+{
+    return ((double)(ms_stream_u64(s) >> 12) + 0.5) * 0x1p-52;
+}
+
+/* The uniform of a gsl_rng of type ms_rng_philox, without the indirect call. */
+static inline double ms_rng_uniform(const gsl_rng *r)
+{
+    return ms_stream_uniform((ms_stream *)r->state);
+}
 
 /* A gsl_rng type whose state is an ms_stream, named "philox4x32_10", so that gsl_ran_* samplers
  * draw from keyed streams. gsl_rng_set(r, seed) keys the stream (seed, 0, 0, 0). */
