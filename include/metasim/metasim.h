@@ -126,6 +126,11 @@ METASIM_API double metasim_model_blood_volume(const metasim_model_t *model);
  * sets one, else 0. */
 METASIM_API int metasim_model_seed(const metasim_model_t *model, unsigned long long *seed);
 
+/* The arms in declaration order: their number, and the arm number (1-based, as
+ * metasim_sim_options_t.arm) of the arm called `name`, or 0 when there is none. */
+METASIM_API size_t metasim_model_arm_count(const metasim_model_t *model);
+METASIM_API unsigned metasim_model_arm(const metasim_model_t *model, const char *name);
+
 /* The number of declared loci and the name of locus k (NULL past the end). Locus k is bit k of
  * metasim_clone_info_t.loci. */
 METASIM_API size_t metasim_model_locus_count(const metasim_model_t *model);
@@ -185,6 +190,7 @@ typedef enum metasim_event_kind {
     METASIM_EVENT_DEATH = 7,     /* the tumour burden killed the patient: detail = the cause */
     METASIM_EVENT_BLOOD = 8,     /* a virtual blood draw at a visit (diagnosis, surgery, each
                                     scan): value = CTCs counted in 7.5 mL */
+    METASIM_EVENT_THERAPY = 9,   /* the arm's dosing schedule starts: detail = the arm */
 } metasim_event_kind_t;
 
 /* A timeline event. Strings are valid only during the callback. */
@@ -225,15 +231,19 @@ typedef struct metasim_sim_options {
     const metasim_writer_t *writer; /* NULL for no output; the writer must outlive the sim */
     double stop_cells;              /* stop when the total burden reaches this; 0 = never */
     int verify;                     /* check every invariant after each step (tests, debugging) */
-    unsigned arm; /* the arm part of the random streams' key: 0 for a patient's shared history;
-                     metasim_sim_fork() sets it for each arm's continuation */
+    unsigned arm; /* 0: untreated; k >= 1: the scenario's k-th arm, whose doses start at
+                     surgery (at diagnosis without surgery). The history up to that start
+                     draws from the streams of arm 0, so every arm treats the same patient;
+                     from the start on, the arm's own streams take over. */
 } metasim_sim_options_t;
 
 /* Continues a patient under another arm (the paired trial design): *copy is a new simulation
- * in exactly the state of `sim` (time, lesions, clones, factors, clinic, counters), whose
- * random streams from now on are keyed by `arm` instead of sim's (so each arm's continuation is
- * its own, reproducible stream, and arms differ only by what is done to them), writing to
- * `writer` (may be NULL). `sim` is not changed. Returns 0 or a negative code (*copy NULL). */
+ * in exactly the state of `sim` (time, lesions, clones, factors, clinic, counters), under arm
+ * `arm` (as metasim_sim_options_t.arm), whose random streams from now on are keyed by `arm`
+ * (so each arm's continuation is its own, reproducible stream, and arms differ only by what is
+ * done to them), writing to `writer` (may be NULL). If the arm's start (surgery, or diagnosis
+ * without surgery) has passed, its schedule starts at the fork. `sim` is not changed. Returns
+ * 0 or a negative code (*copy NULL). */
 METASIM_API int metasim_sim_fork(const metasim_sim_t *sim, unsigned arm,
                                  const metasim_writer_t *writer, metasim_sim_t **copy);
 

@@ -45,7 +45,7 @@ void ms_clinic_init(metasim_sim_t *s)
     ms_rng_set_stream(r, s->opt.seed, s->opt.patient, 0, MS_PURPOSE_CLINIC);
     double z = m->detection_spread > 0 ? gsl_ran_gaussian(r, m->detection_spread) : 0;
     c->detection_cells = m->detection_cells * pow(10, z);
-    ms_rng_set_stream(r, s->opt.seed, s->opt.patient, s->opt.arm, MS_PURPOSE_BLOOD);
+    ms_rng_set_stream(r, s->opt.seed, s->opt.patient, 0, MS_PURPOSE_BLOOD);
 }
 
 static int report(metasim_sim_t *s, metasim_event_kind_t kind, unsigned lesion, const char *site,
@@ -234,10 +234,13 @@ int ms_clinic_update(metasim_sim_t *s)
             return rc;
         if (!isnan(c->out.diagnosis) && (rc = blood_draw(s, "diagnosis")) != 0)
             return rc;
+        if (!isnan(c->out.diagnosis) && !m->surgery && (rc = ms_therapy_start(s)) != 0)
+            return rc;
     }
     if (!isnan(c->out.diagnosis) && m->surgery && !c->resected &&
         s->p.t >= c->out.diagnosis + m->surgery_delay) {
-        if ((rc = blood_draw(s, "surgery")) != 0 || (rc = operate(s)) != 0)
+        if ((rc = blood_draw(s, "surgery")) != 0 || (rc = operate(s)) != 0 ||
+            (rc = ms_therapy_start(s)) != 0)
             return rc;
     }
     if (c->resected && isnan(c->out.relapse)) {

@@ -104,7 +104,24 @@ struct metasim_sim {
     double *weights;      /* per site: landing weights (spread.c workspace) */
     uint64_t *colonisers; /* per site: colonisers of one batch (step.c workspace) */
     uint64_t truncated;   /* lineages whose emissions were cut at the nesting limit */
+
+    /* Therapy (therapy.c): the arm's schedule, started at surgery or diagnosis. */
+    struct ms_pk **pk;  /* per drug; NULL when the drug is not given */
+    bool treated;       /* the arm's schedule has started */
+    double *conc;       /* per drug: concentration used for the step being taken (mg/L) */
+    unsigned keyed_arm; /* the arm part of the streams' key now */
 };
+
+/* sim.c: keys the engine and blood streams by (seed, patient, arm), rewound. */
+void ms_engine_key_streams(metasim_sim_t *s, unsigned arm);
+
+/* therapy.c: starts the arm's dosing schedule now (the arm is opt.arm; 0 is untreated). */
+int ms_therapy_start(metasim_sim_t *s);
+/* Sets s->conc to the concentrations at time t. */
+void ms_therapy_at(metasim_sim_t *s, double t);
+/* The next dose event after t, and the step limit from concentration changes; +inf when none. */
+double ms_therapy_next(const metasim_sim_t *s, double t);
+void ms_therapy_free(metasim_sim_t *s);
 
 /* rates.c */
 int ms_engine_traits(metasim_sim_t *s, uint32_t clone);

@@ -111,6 +111,32 @@ void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, 
         b = scaled > 0 ? scaled : 0;
         d = scaled > 0 ? d : d - scaled;
     }
+    if (s->treated) {
+        /* Pharmacodynamics: kill rates add; blocked fractions of division combine by Bliss. */
+        double kill = 0, spared = 1;
+        uint64_t loci = s->p.clones[c->clone].loci;
+        for (size_t dr = 0; dr < m->n_drugs; dr++) {
+            double conc = s->conc[dr];
+            if (conc <= 0)
+                continue;
+            double shift = 1;
+            for (size_t k = 0; loci && k < m->n_loci; k++)
+                if (loci >> k & 1)
+                    shift *= m->loci[k].resistance[dr];
+            for (size_t k = 0; k < m->drugs[dr].n_effects; k++) {
+                const ms_effect *ef = &m->drugs[dr].effects[k];
+                if (ef->state != m->n_states && ef->state != c->state)
+                    continue;
+                double h = ef->max / (1 + pow(ef->ec50 * shift / conc, ef->hill));
+                if (ef->kill)
+                    kill += h;
+                else
+                    spared *= 1 - h;
+            }
+        }
+        b *= spared;
+        d += kill;
+    }
     double out_rate = 0;
     for (size_t k = 0; k < site->n_transitions; k++)
         if (site->transitions[k].from == c->state)

@@ -50,14 +50,21 @@ int metasim_sim_create(const metasim_model_t *model, const metasim_sim_options_t
     s->colonisers = malloc(model->n_sites * sizeof *s->colonisers);
     s->rng = gsl_rng_alloc(ms_rng_philox);
     s->blood = gsl_rng_alloc(ms_rng_philox);
-    if (!s->rng || !s->blood || !s->env.division || !s->env.death || !s->env.transition ||
-        !s->env.shedding || !s->weights || !s->colonisers || ms_patient_init(&s->p, model) != 0 ||
-        ms_engine_traits(s, 0) != 0) {
+    s->pk = calloc(model->n_drugs ? model->n_drugs : 1, sizeof *s->pk);
+    s->conc = calloc(model->n_drugs ? model->n_drugs : 1, sizeof *s->conc);
+    if (options->arm > model->n_arms) {
+        metasim_sim_destroy(s);
+        return METASIM_E_ARG;
+    }
+    if (!s->rng || !s->blood || !s->pk || !s->conc || !s->env.division || !s->env.death ||
+        !s->env.transition || !s->env.shedding || !s->weights || !s->colonisers ||
+        ms_patient_init(&s->p, model) != 0 || ms_engine_traits(s, 0) != 0) {
         metasim_sim_destroy(s);
         return METASIM_E_NOMEM;
     }
-    ms_rng_set_stream(s->rng, options->seed, options->patient, options->arm, MS_PURPOSE_ENGINE);
-    ms_rng_set_stream(s->blood, options->seed, options->patient, options->arm, MS_PURPOSE_BLOOD);
+    /* A patient's history draws from the arm-0 streams; an arm's own streams take over when its
+     * schedule starts (ms_therapy_start) or when the history is forked into it. */
+    ms_engine_key_streams(s, 0);
     ms_clinic_init(s);
     s->counts.lesions = 1;
     s->homing = 1.0;
@@ -70,6 +77,7 @@ void metasim_sim_destroy(metasim_sim_t *s)
     if (!s)
         return;
     ms_patient_free(&s->p);
+    ms_therapy_free(s);
     gsl_rng_free(s->rng);
     gsl_rng_free(s->blood);
     free(s->env.shedding);
@@ -154,6 +162,8 @@ static double step_end(metasim_sim_t *s, double t_max)
     const metasim_model_t *m = s->model;
     double t1 = fmin(fmin(t_max, s->next_sample), s->p.t + m->max_step);
     t1 = fmin(t1, ms_clinic_next(s));
+    if (s->treated)
+        t1 = fmin(t1, ms_therapy_next(s, s->p.t));
     for (size_t i = 0; i < s->p.n_lesions; i++) {
         const ms_lesion *l = &s->p.lesions[i];
         for (size_t k = 0; k < m->n_factors; k++) {
@@ -235,6 +245,7 @@ int metasim_sim_run(metasim_sim_t *s, double t_max, unsigned long long max_event
         double t0 = s->p.t, t1 = step_end(s, t_max);
         s->extinct_at = -INFINITY;
         s->homing = homing(s);
+        ms_therapy_at(s, 0.5 * (t0 + t1)); /* midpoint: second order in the step */
         s->ctc_next = s->ctc * exp(-log(2.0) / s->model->ctc_half_life * (t1 - t0));
         for (uint32_t i = 0; i < s->p.n_lesions; i++) {
             if (s->p.lesions[i].total == 0 && !awaited(s, i))
@@ -276,6 +287,13 @@ double metasim_sim_factor(const metasim_sim_t *s, size_t lesion, size_t factor)
     return s->p.lesions[lesion].factors[factor];
 }
 
+void ms_engine_key_streams(metasim_sim_t *s, unsigned arm)
+{
+    ms_rng_set_stream(s->rng, s->opt.seed, s->opt.patient, arm, MS_PURPOSE_ENGINE);
+    ms_rng_set_stream(s->blood, s->opt.seed, s->opt.patient, arm, MS_PURPOSE_BLOOD);
+    s->keyed_arm = arm;
+}
+
 int metasim_sim_fork(const metasim_sim_t *src, unsigned arm, const metasim_writer_t *writer,
                      metasim_sim_t **copy)
 {
@@ -311,6 +329,15 @@ int metasim_sim_fork(const metasim_sim_t *src, unsigned arm, const metasim_write
     s->counts = src->counts;
     s->clinic = src->clinic;
     s->truncated = src->truncated;
+    ms_engine_key_streams(s, arm);
+    /* The arm's schedule starts now if its start (surgery, or diagnosis without surgery) is
+     * behind us. */
+    bool due =
+        !isnan(s->clinic.out.surgery) || (!s->model->surgery && !isnan(s->clinic.out.diagnosis));
+    if (due && (rc = ms_therapy_start(s)) != 0) {
+        metasim_sim_destroy(s);
+        return rc;
+    }
     *copy = s;
     return 0;
 }

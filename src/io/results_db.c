@@ -527,6 +527,7 @@ static const char *kind_name(metasim_event_kind_t kind)
     case METASIM_EVENT_RELAPSE: return "relapse";
     case METASIM_EVENT_DEATH: return "death";
     case METASIM_EVENT_BLOOD: return "blood";
+    case METASIM_EVENT_THERAPY: return "therapy";
     }
     return NULL;
 }
@@ -552,8 +553,9 @@ static int on_event(void *user, const metasim_event_t *e)
                 (lesion ? bind_int(st, 4, e->lesion) : sqlite3_bind_null(st, 4)) |
                 (clone ? bind_int(st, 5, e->clone) : sqlite3_bind_null(st, 5)) |
                 bind_text_or_null(st, 6, e->site) | bind_text_or_null(st, 7, e->detail) |
-                (e->kind == METASIM_EVENT_BLOOD ? sqlite3_bind_double(st, 8, e->value)
-                                                : sqlite3_bind_null(st, 8));
+                (e->kind == METASIM_EVENT_BLOOD || e->kind == METASIM_EVENT_SURGERY
+                     ? sqlite3_bind_double(st, 8, e->value)
+                     : sqlite3_bind_null(st, 8));
     r->pending_rows++;
     return run(r, ST_EVENT, bound, "writing events") != 0;
 }

@@ -280,6 +280,21 @@ static int read_per_site(metasim_model_t *m, const ms_node *map, double **out)
     return 0;
 }
 
+/* Factors of a map keyed by drug names, one per drug, 1 for drugs not listed. */
+static int read_per_drug(metasim_model_t *m, const ms_node *map, double **out)
+{
+    *out = malloc((m->n_drugs ? m->n_drugs : 1) * sizeof **out);
+    if (!*out)
+        return METASIM_E_NOMEM;
+    for (size_t k = 0; k < m->n_drugs; k++)
+        (*out)[k] = 1.0;
+    for (size_t i = 0; map && i < map->count; i++)
+        for (size_t k = 0; k < m->n_drugs; k++)
+            if (strcmp(m->drugs[k].name, map->items[i]->key) == 0)
+                (*out)[k] = map->items[i]->number;
+    return 0;
+}
+
 static int build_loci(metasim_model_t *m, const ms_node *loci)
 {
     m->n_loci = loci ? loci->count : 0;
@@ -297,8 +312,36 @@ static int build_loci(metasim_model_t *m, const ms_node *loci)
         if (read_per_factor(m, get(l, "production"), 1.0, &lo->production) != 0 ||
             read_per_site(m, get(l, "tropism"), &lo->tropism) != 0 ||
             read_per_site(m, get(l, "colonisation"), &lo->colonisation) != 0 ||
-            read_per_site(m, get(l, "dormant_death"), &lo->dormant_death) != 0)
+            read_per_site(m, get(l, "dormant_death"), &lo->dormant_death) != 0 ||
+            read_per_drug(m, get(l, "resistance"), &lo->resistance) != 0)
             return METASIM_E_NOMEM;
+    }
+    return 0;
+}
+
+static int build_effects(metasim_model_t *m, const ms_node *d, ms_drug *drug)
+{
+    const ms_node *list = get(d, "effects");
+    drug->n_effects = list ? list->count : 0;
+    drug->effects = calloc(drug->n_effects ? drug->n_effects : 1, sizeof *drug->effects);
+    if (!drug->effects)
+        return METASIM_E_NOMEM;
+    for (size_t k = 0; k < drug->n_effects; k++) {
+        const ms_node *e = list->items[k];
+        ms_effect *ef = &drug->effects[k];
+        ef->kill = num(e, "target") == 0;
+        ef->state = get(e, "state") ? state_index(m, get(e, "state")->text) : m->n_states;
+        ef->max = num(e, ef->kill ? "max_kill" : "max_block");
+        ef->ec50 = num(e, "ec50");
+        ef->hill = num(e, "hill");
+        const char *need = ef->kill ? "max_kill" : "max_block";
+        const char *other = ef->kill ? "max_block" : "max_kill";
+        if (!written(e, need))
+            rule_error(m, get(e, "target"), "drugs.%s.effects[%zu].target: %s needs '%s'", d->key,
+                       k, get(e, "target")->text, need);
+        if (written(e, other))
+            rule_error(m, get(e, other), "drugs.%s.effects[%zu].%s: not used by a %s effect",
+                       d->key, k, other, get(e, "target")->text);
     }
     return 0;
 }
@@ -322,6 +365,8 @@ static int build_drugs(metasim_model_t *m, const ms_node *drugs)
         drug->bioavailability = num(pk, "bioavailability");
         drug->peripheral_volume = num(pk, "peripheral_volume");
         drug->clearance_q = num(pk, "intercompartmental_clearance");
+        if (build_effects(m, d, drug) != 0)
+            return METASIM_E_NOMEM;
         const char *oral_only[] = {"absorption_rate", "bioavailability"};
         const char *two_only[] = {"peripheral_volume", "intercompartmental_clearance"};
         for (size_t k = 0; k < 2; k++) {
@@ -457,8 +502,8 @@ static int build(metasim_model_t *m)
         (rc = build_sites(m, get(root, "sites"))) != 0 ||
         (rc = build_factors(m, get(root, "factors"))) != 0 ||
         (rc = build_modifiers(m, get(root, "modifiers"))) != 0 ||
-        (rc = build_loci(m, get(root, "loci"))) != 0 ||
         (rc = build_drugs(m, get(root, "drugs"))) != 0 ||
+        (rc = build_loci(m, get(root, "loci"))) != 0 ||
         (rc = build_arms(m, get(root, "arms"))) != 0)
         return rc;
     for (m->primary_site = 0; m->primary_site < m->n_sites; m->primary_site++)
@@ -788,7 +833,10 @@ void metasim_model_destroy(metasim_model_t *m)
         free(m->loci[i].tropism);
         free(m->loci[i].colonisation);
         free(m->loci[i].dormant_death);
+        free(m->loci[i].resistance);
     }
+    for (size_t i = 0; m->drugs && i < m->n_drugs; i++)
+        free(m->drugs[i].effects);
     for (size_t i = 0; m->factors && i < m->n_factors; i++)
         free(m->factors[i].production);
     free(m->factors);
@@ -848,6 +896,19 @@ int metasim_model_seed(const metasim_model_t *m, unsigned long long *seed)
     if (seed)
         *seed = m->seed;
     return 1;
+}
+
+size_t metasim_model_arm_count(const metasim_model_t *m)
+{
+    return m && m->status == 0 ? m->n_arms : 0;
+}
+
+unsigned metasim_model_arm(const metasim_model_t *m, const char *name)
+{
+    for (size_t i = 0; m && m->status == 0 && name && i < m->n_arms; i++)
+        if (strcmp(m->arms[i].name, name) == 0)
+            return (unsigned)(i + 1);
+    return 0;
 }
 
 size_t metasim_model_locus_count(const metasim_model_t *m)

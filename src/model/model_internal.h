@@ -45,6 +45,7 @@ typedef struct ms_locus {
     double *production; /* per factor: factor on the carriers' production */
     double shedding;    /* factor on the carriers' shedding */
     double *tropism, *colonisation, *dormant_death; /* per site: factors */
+    double *resistance;                             /* per drug: factor on EC50 */
 } ms_locus;
 
 typedef struct ms_factor {
@@ -69,6 +70,13 @@ typedef struct ms_modifier {
     double max_effect, ec50, hill;
 } ms_modifier;
 
+typedef struct ms_effect {
+    bool kill;    /* target death (else division) */
+    size_t state; /* the state acted on, or n_states for all */
+    double max;   /* max_kill (/d) or max_block (fraction) */
+    double ec50, hill;
+} ms_effect;
+
 typedef struct ms_drug {
     const char *name;
     ms_pk_model pk_model;
@@ -77,6 +85,8 @@ typedef struct ms_drug {
     double absorption_rate;                /* /d; 0 unless oral */
     double bioavailability;                /* fraction */
     double peripheral_volume, clearance_q; /* L, L/d; 0 unless two compartments */
+    ms_effect *effects;
+    size_t n_effects;
 } ms_drug;
 
 typedef struct ms_dose {

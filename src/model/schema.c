@@ -137,6 +137,11 @@ const ms_field ms_schema[] = {
             "Zhang et al. 2009)."},
     {"loci.*.dormant_death.*", MS_T_NUMBER, MS_DIM_NONE, NONNEGATIVE,
      .doc = "Factor on dormant death at this site."},
+    {"loci.*.resistance", MS_T_MAP, .ref = "drugs",
+     .doc = "Fold shifts of the EC50 of named drugs in carriers (resistance; several loci "
+            "multiply, so cross-resistance is one locus naming several drugs)."},
+    {"loci.*.resistance.*", MS_T_NUMBER, MS_DIM_NONE, POSITIVE,
+     .doc = "Factor on this drug's EC50 in carriers."},
     {"loci.*.production", MS_T_MAP, .ref = "factors",
      .doc = "Factors on the carriers' production of named factors (for example a 4q21 gain "
             "raising CXCL1/2 secretion)."},
@@ -234,8 +239,8 @@ const ms_field ms_schema[] = {
 
     /* ------------------------------------------------------------ drugs */
     {"drugs", MS_T_MAP,
-     .doc = "Drugs by name, with their pharmacokinetics. Validated now; simulated from the "
-            "therapy release on (metasim 0.1.0 gives no drug any effect)."},
+     .doc = "Drugs by name, with their pharmacokinetics and effects. A patient receives the "
+            "doses of the arm it is simulated under (docs/therapy.md)."},
     {"drugs.*", MS_T_SECTION, .doc = "One drug."},
     {"drugs.*.pk", MS_T_SECTION, .flags = MS_REQUIRED, .doc = "Pharmacokinetic model."},
     {"drugs.*.pk.model", MS_T_ENUM, .def = "one_compartment",
@@ -257,6 +262,26 @@ const ms_field ms_schema[] = {
     {"drugs.*.pk.intercompartmental_clearance", MS_T_NUMBER, MS_DIM_FLOW, POSITIVE,
      .doc = "Clearance Q between central and peripheral compartments; required for two "
             "compartments."},
+    {"drugs.*.effects", MS_T_LIST,
+     .doc = "Pharmacodynamics: Hill effects of the central concentration C on per-cell rates. "
+            "Kill rates of several drugs add (independent hazards, which is Bliss independence "
+            "in continuous time); blocked fractions of division combine by Bliss, "
+            "1 - prod(1 - block)."},
+    {"drugs.*.effects[]", MS_T_SECTION, .doc = "One effect."},
+    {"drugs.*.effects[].target", MS_T_ENUM, .flags = MS_REQUIRED, .choices = "death|division",
+     .doc = "death: an added death rate max_kill H(C); division: a blocked fraction "
+            "max_block H(C), with H(C) = C^h / (EC50^h + C^h)."},
+    {"drugs.*.effects[].state", MS_T_NAME, .ref = "states",
+     .doc = "Only cells in this state (for example cycling, for a drug that spares dormant "
+            "cells); default: all states."},
+    {"drugs.*.effects[].max_kill", MS_T_NUMBER, MS_DIM_RATE, NONNEGATIVE,
+     .doc = "For target death: the added death rate at saturating concentration."},
+    {"drugs.*.effects[].max_block", MS_T_NUMBER, MS_DIM_FRACTION, UNIT_INTERVAL,
+     .doc = "For target division: the fraction of divisions blocked at saturation."},
+    {"drugs.*.effects[].ec50", MS_T_NUMBER, MS_DIM_CONC, REQUIRED_POSITIVE,
+     .doc = "Concentration of half the maximal effect, for cells without resistance loci."},
+    {"drugs.*.effects[].hill", MS_T_NUMBER, MS_DIM_NONE, POSITIVE, .def = "1",
+     .doc = "Hill coefficient."},
 
     /* ------------------------------------------------------------ engine */
     {"engine", MS_T_SECTION,
@@ -276,8 +301,8 @@ const ms_field ms_schema[] = {
 
     /* ------------------------------------------------------------ arms */
     {"arms", MS_T_MAP,
-     .doc = "Treatment arms of a trial by name, each a dosing schedule. Validated now; "
-            "simulated from the therapy and trial releases on."},
+     .doc = "Treatment arms by name, each a dosing schedule that starts at surgery (at "
+            "diagnosis when there is no surgery); `metasim run --arm NAME` simulates one."},
     {"arms.*", MS_T_SECTION, .doc = "One arm."},
     {"arms.*.doses", MS_T_LIST, .flags = MS_REQUIRED,
      .doc = "Dosing records in the pharmacometrics idiom; an empty list is an untreated "
@@ -445,6 +470,8 @@ char *metasim_schema_reference(void)
         "  homing names none of them.\n"
         "- `clinic.scans` periods follow each other: each `until` is later than the one before.\n"
         "- Lymph flows only to regional sites, and their shares add up to at most 1.\n"
+        "- A death effect names max_kill and no max_block; a division effect max_block and no\n"
+        "  max_kill.\n"
         "- Circulating cells land at a site with probability proportional to its `blood_flow`\n"
         "  times the clone's tropism; landing at the primary's site joins the primary\n"
         "  (self-seeding).\n");

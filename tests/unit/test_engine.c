@@ -78,7 +78,8 @@ END_TEST
 static const char growth[] = "scenario: {name: g}\ntime: {horizon: 100}\n"
                              "sites: {t: {division: {cycling: 1}, death: {cycling: 0.4}}}\n"
                              "primary: {site: t, initial_cells: 5}\n"
-                             "loci: {r: {mutation_probability: 1e-3}}\n";
+                             "loci: {r: {mutation_probability: 1e-3}}\n"
+                             "arms: {a: {doses: []}, b: {doses: []}}\n";
 
 START_TEST(test_same_key_same_history)
 {

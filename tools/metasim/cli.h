@@ -34,6 +34,7 @@ typedef struct cli_args {
     const char *until;   /* --until */
     const char *csv;     /* --csv (a FILE for run, a DIR for export) */
     const char *db;      /* --db */
+    const char *arm;     /* --arm */
     const char *newick;  /* --newick */
     bool force;          /* --force */
     const char *positional[8];
@@ -60,6 +61,7 @@ extern const cli_option cli_opt_patient;
 extern const cli_option cli_opt_until;
 extern const cli_option cli_opt_csv;
 extern const cli_option cli_opt_verbose;
+extern const cli_option cli_opt_arm;
 extern const cli_option cli_opt_db;
 extern const cli_option cli_opt_force;
 extern const cli_option cli_opt_csv_dir;

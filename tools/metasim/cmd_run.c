@@ -55,6 +55,9 @@ static int on_event(void *user, const metasim_event_t *e)
         printf("%12.2f  %10s  blood draw at %s: %.0f CTCs in 7.5 mL\n", e->time, "", e->detail,
                e->value);
         return 0;
+    case METASIM_EVENT_THERAPY:
+        printf("%12.2f  %10s  treatment starts: arm %s\n", e->time, "", e->detail);
+        return 0;
     case METASIM_EVENT_EXTINCT: return 0;
     case METASIM_EVENT_CLONE:
     case METASIM_EVENT_LESION: break;
@@ -248,6 +251,12 @@ int cmd_run(const cli_args *args)
     int rc = cli_load_model("run", args->positional[0], &model);
     if (rc != CLI_OK)
         return rc;
+    unsigned arm = 0;
+    if (args->arm && (arm = metasim_model_arm(model, args->arm)) == 0) {
+        fprintf(stderr, "metasim run: --arm: %s has no arm '%s'\n", args->positional[0], args->arm);
+        metasim_model_destroy(model);
+        return CLI_USAGE;
+    }
     if (args->seed) {
         seed_from = "--seed";
     } else if (!metasim_model_seed(model, &seed)) {
@@ -284,7 +293,8 @@ int cmd_run(const cli_args *args)
         return CLI_FAILURE;
     }
     metasim_writer_t writer = {&tl, on_sample, on_event};
-    metasim_sim_options_t opt = {.seed = seed, .patient = (unsigned)patient, .writer = &writer};
+    metasim_sim_options_t opt = {
+        .seed = seed, .patient = (unsigned)patient, .writer = &writer, .arm = arm};
     metasim_sim_t *sim = NULL;
     int exit_code = CLI_OK;
     if ((rc = metasim_sim_create(model, &opt, &sim)) != 0) {

@@ -20,6 +20,8 @@ const cli_option cli_opt_patient = {"patient", 'p', "K",
                                     "patient index: selects its random streams (default 0)"};
 const cli_option cli_opt_until = {"until", 'u', "TIME",
                                   "simulate up to TIME (e.g. 5y; default: the horizon)"};
+const cli_option cli_opt_arm = {"arm", 'a', "NAME",
+                                "treat the patient with this arm (its doses start at surgery)"};
 const cli_option cli_opt_verbose = {"verbose", 'v', NULL,
                                     "also list every lesion founded (the seeding history)"};
 const cli_option cli_opt_csv = {"csv", 0, "FILE", "write the time series to FILE as tidy CSV"};
@@ -35,8 +37,8 @@ static int cmd_help(const cli_args *args);
 static const cli_option *const help_only[] = {&cli_opt_help, NULL};
 static const cli_option *const check_options[] = {&cli_opt_quiet, &cli_opt_help, NULL};
 static const cli_option *const run_options[] = {
-    &cli_opt_seed,  &cli_opt_patient, &cli_opt_until, &cli_opt_csv,  &cli_opt_db,
-    &cli_opt_force, &cli_opt_verbose, &cli_opt_quiet, &cli_opt_help, NULL};
+    &cli_opt_seed, &cli_opt_patient, &cli_opt_until, &cli_opt_csv,  &cli_opt_db, &cli_opt_force,
+    &cli_opt_arm,  &cli_opt_verbose, &cli_opt_quiet, &cli_opt_help, NULL};
 static const cli_option *const export_options[] = {&cli_opt_csv_dir, &cli_opt_newick,
                                                    &cli_opt_force, &cli_opt_help, NULL};
 
@@ -142,7 +144,8 @@ static int parse_option(const cli_command *c, const char *arg, const char *next,
                      (arg[1] == (*o)->short_name && arg[2] == '\0' && arg[1] != '-');
         if (!match)
             continue;
-        const char **value = *o == &cli_opt_seed      ? &out->seed
+        const char **value = *o == &cli_opt_arm       ? &out->arm
+                             : *o == &cli_opt_seed    ? &out->seed
                              : *o == &cli_opt_patient ? &out->patient
                              : *o == &cli_opt_until   ? &out->until
                              : *o == &cli_opt_csv     ? &out->csv
