@@ -82,7 +82,6 @@ struct metasim_sim {
     double next_sample;
     ms_strbuf err;
     double exact_below; /* copies of the model's engine settings */
-    bool stopped_size;
 
     /* Workspaces, grown as needed and reused: no allocation per event. */
     ms_clone_traits *traits;

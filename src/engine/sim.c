@@ -179,7 +179,7 @@ static double step_end(metasim_sim_t *s, double t_max)
         for (uint32_t k = 0; k < l->n_comps; k++) {
             ms_rates r;
             ms_engine_rates(s, l, k, &r);
-            net += (double)l->comps[k].n * (r.birth_same + r.birth_mut - r.death - r.out);
+            net += (double)l->comps[k].n * (r.birth_same + r.birth_mut - r.loss);
             leave = fmax(leave, r.birth_mut + r.out);
         }
         /* A lineage grown over the step emits about `leave * tau` cells per cell: at most one
