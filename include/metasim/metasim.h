@@ -159,12 +159,15 @@ typedef struct metasim_sim metasim_sim_t;
 
 /* Why metasim_sim_run() returned (positive, unlike error codes). */
 enum {
-    METASIM_STOP_TIME = 1,    /* reached the requested time */
-    METASIM_STOP_EVENTS = 2,  /* used up the event budget (exactly while every compartment is
-                                 simulated event by event, else at the end of a step) */
-    METASIM_STOP_EXTINCT = 3, /* no tumour cells are left */
-    METASIM_STOP_SIZE = 4,    /* the total burden reached metasim_sim_options_t.stop_cells */
-    METASIM_STOP_DEATH = 5,   /* the patient died of the tumour burden */
+    METASIM_STOP_TIME = 1,      /* reached the requested time */
+    METASIM_STOP_EVENTS = 2,    /* used up the event budget (exactly while every compartment is
+                                   simulated event by event, else at the end of a step) */
+    METASIM_STOP_EXTINCT = 3,   /* no tumour cells are left */
+    METASIM_STOP_SIZE = 4,      /* the total burden reached metasim_sim_options_t.stop_cells */
+    METASIM_STOP_DEATH = 5,     /* the patient died of the tumour burden */
+    METASIM_STOP_TREATMENT = 6, /* the point where treatment is assigned (surgery, or diagnosis
+                                   when the scenario has no surgery) was reached by a
+                                   simulation with metasim_sim_options_t.stop_at_treatment */
 };
 
 /* One compartment's size at an output time. Strings belong to the model. */
@@ -231,10 +234,14 @@ typedef struct metasim_sim_options {
     const metasim_writer_t *writer; /* NULL for no output; the writer must outlive the sim */
     double stop_cells;              /* stop when the total burden reaches this; 0 = never */
     int verify;                     /* check every invariant after each step (tests, debugging) */
-    unsigned arm; /* 0: untreated; k >= 1: the scenario's k-th arm, whose doses start at
-                     surgery (at diagnosis without surgery). The history up to that start
-                     draws from the streams of arm 0, so every arm treats the same patient;
-                     from the start on, the arm's own streams take over. */
+    unsigned arm;          /* 0: untreated; k >= 1: the scenario's k-th arm, whose doses start at
+                              surgery (at diagnosis without surgery). The history up to that start
+                              draws from the streams of arm 0, so every arm treats the same patient;
+                              from the start on, the arm's own streams take over. */
+    int stop_at_treatment; /* with arm 0: metasim_sim_run() returns METASIM_STOP_TREATMENT once,
+                              at the point where an arm would be assigned (surgery, or
+                              diagnosis without surgery), so that the caller can fork the
+                              history into every arm (the paired design) */
 } metasim_sim_options_t;
 
 /* Continues a patient under another arm (the paired trial design): *copy is a new simulation

@@ -234,14 +234,20 @@ int ms_clinic_update(metasim_sim_t *s)
             return rc;
         if (!isnan(c->out.diagnosis) && (rc = blood_draw(s, "diagnosis")) != 0)
             return rc;
-        if (!isnan(c->out.diagnosis) && !m->surgery && (rc = ms_therapy_start(s)) != 0)
-            return rc;
+        if (!isnan(c->out.diagnosis) && !m->surgery) {
+            if ((rc = ms_therapy_start(s)) != 0)
+                return rc;
+            if (s->opt.stop_at_treatment && s->opt.arm == 0)
+                return METASIM_STOP_TREATMENT;
+        }
     }
     if (!isnan(c->out.diagnosis) && m->surgery && !c->resected &&
         s->p.t >= c->out.diagnosis + m->surgery_delay) {
         if ((rc = blood_draw(s, "surgery")) != 0 || (rc = operate(s)) != 0 ||
             (rc = ms_therapy_start(s)) != 0)
             return rc;
+        if (s->opt.stop_at_treatment && s->opt.arm == 0)
+            return METASIM_STOP_TREATMENT;
     }
     if (c->resected && isnan(c->out.relapse)) {
         if (!isnan(c->next_scan) && s->p.t >= c->next_scan) {

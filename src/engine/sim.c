@@ -231,7 +231,7 @@ int metasim_sim_run(metasim_sim_t *s, double t_max, unsigned long long max_event
         int clinical = ms_clinic_update(s);
         if (clinical < 0)
             return fail(s, clinical, "writing a clinical event");
-        if (clinical == METASIM_STOP_DEATH)
+        if (clinical == METASIM_STOP_DEATH || clinical == METASIM_STOP_TREATMENT)
             return clinical;
         uint64_t total = ms_patient_total(&s->p);
         if (total == 0 && s->n_pending == 0)
