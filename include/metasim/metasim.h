@@ -181,19 +181,26 @@ typedef struct metasim_sample {
 } metasim_sample_t;
 
 typedef enum metasim_event_kind {
-    METASIM_EVENT_CLONE = 1,     /* a new clone arose: clone, lesion, detail = its new loci */
-    METASIM_EVENT_EXTINCT = 2,   /* the last tumour cell died */
-    METASIM_EVENT_LESION = 3,    /* a circulating cell founded a lesion: lesion, site, clone,
-                                    source_lesion (an edge of the seeding graph), detail = state */
-    METASIM_EVENT_DIAGNOSIS = 4, /* the primary (or a symptomatic lesion) was found: detail =
-                                    the stage, "T2 N1 M0" */
-    METASIM_EVENT_SURGERY = 5,   /* the primary and its regional nodes were removed */
-    METASIM_EVENT_RELAPSE = 6,   /* the first relapse was detected: lesion = the largest found,
-                                    site = its site, detail = "distant (scan)" and the like */
-    METASIM_EVENT_DEATH = 7,     /* the tumour burden killed the patient: detail = the cause */
-    METASIM_EVENT_BLOOD = 8,     /* a virtual blood draw at a visit (diagnosis, surgery, each
-                                    scan): value = CTCs counted in 7.5 mL */
-    METASIM_EVENT_THERAPY = 9,   /* the arm's dosing schedule starts: detail = the arm */
+    METASIM_EVENT_CLONE = 1,        /* a new clone arose: clone, lesion, detail = its new loci */
+    METASIM_EVENT_EXTINCT = 2,      /* the last tumour cell died */
+    METASIM_EVENT_LESION = 3,       /* a circulating cell founded a lesion: lesion, site, clone,
+                                       source_lesion (an edge of the seeding graph), detail = state */
+    METASIM_EVENT_DIAGNOSIS = 4,    /* the primary (or a symptomatic lesion) was found: detail =
+                                       the stage, "T2 N1 M0" */
+    METASIM_EVENT_SURGERY = 5,      /* the primary and its regional nodes were removed */
+    METASIM_EVENT_RELAPSE = 6,      /* the first relapse was detected: lesion = the largest found,
+                                       site = its site, detail = "distant (scan)" and the like */
+    METASIM_EVENT_DEATH = 7,        /* the tumour burden killed the patient: detail = the cause */
+    METASIM_EVENT_BLOOD = 8,        /* a virtual blood draw at a visit (diagnosis, surgery, each
+                                       scan): value = CTCs counted in 7.5 mL */
+    METASIM_EVENT_THERAPY = 9,      /* treatment: the arm is assigned, or a line of therapy
+                                       starts, pauses, resumes, stops or completes: detail says
+                                       which ("arm adjuvant_src assigned", "line 2 (dasatinib)
+                                       starts"), value = the line's number (0 for the arm) */
+    METASIM_EVENT_PROGRESSION = 10, /* progressive disease at a scan (RECIST 1.1): lesion = the
+                                       new lesion or the largest target, detail = why */
+    METASIM_EVENT_DOSE = 11,        /* a dose is given: site = the drug, value = mg, detail =
+                                       "bolus", "infusion 1 h" or "oral" */
 } metasim_event_kind_t;
 
 /* A timeline event. Strings are valid only during the callback. */
@@ -220,12 +227,25 @@ typedef struct metasim_counts {
     unsigned long long resected;    /* cells removed by surgery */
 } metasim_counts_t;
 
-/* Where a simulation sends its output. Either callback may be NULL. A callback returning
- * nonzero stops the run with METASIM_E_IO. */
+/* A drug's exposure at an output time, one per effect of the drug (one with effect = -1 for a
+ * drug without effects), from the time an arm is assigned. Strings belong to the model. */
+typedef struct metasim_exposure {
+    double time;          /* d */
+    const char *drug;     /* the drug's name */
+    double concentration; /* mg/L in the central compartment */
+    int effect;           /* index into the drug's effects, or -1 */
+    const char *target;   /* "death", "division", "transition", "shedding", "factor" or "" */
+    double value;         /* the effect on cells without resistance: added death rate (/d), blocked
+                             fraction, or for a factor the blocked fraction (induction is not shown) */
+} metasim_exposure_t;
+
+/* Where a simulation sends its output. Any callback may be NULL. A callback returning nonzero
+ * stops the run with METASIM_E_IO. */
 typedef struct metasim_writer {
     void *user;
     int (*sample)(void *user, const metasim_sample_t *sample);
     int (*event)(void *user, const metasim_event_t *event);
+    int (*exposure)(void *user, const metasim_exposure_t *exposure);
 } metasim_writer_t;
 
 typedef struct metasim_sim_options {
@@ -294,6 +314,9 @@ typedef struct metasim_clinical {
     const char *relapse_site; /* site of the largest lesion of the first relapse, or NULL;
                                  the model's string, valid as long as the model */
     double death;             /* time of death from the tumour */
+    double progression;       /* time of the first progression (RECIST 1.1 at a scan) */
+    double assigned;          /* time the arm was assigned (surgery, or diagnosis) */
+    double treatment;         /* time the first line of therapy started */
 } metasim_clinical_t;
 
 METASIM_API int metasim_sim_clinical(const metasim_sim_t *sim, metasim_clinical_t *clinical);
@@ -357,17 +380,24 @@ METASIM_API void metasim_sim_destroy(metasim_sim_t *sim);
 
 /*
  * Results go to an SQLite database (docs/results.md has the schema, with units): provenance
- * (schema version, metasim version, creation time, command line, seed, scenario text),
- * patients, lesions (the seeding graph), clones (the lineage as an edge list), events, time
- * series on the output grid (with explicit zeros), the clinical course, and endpoints (time
- * from diagnosis, status 1 = event, 0 = censored, as R's survival::Surv reads them).
+ * (schema version, metasim version, creation time, command line, seed, scenario text, trial
+ * design, results digest), the arms, the screening of a trial's patients, and per (patient,
+ * arm): cascade totals, lesions (the seeding graph), clones (the lineage as an edge list),
+ * events, time series on the output grid (with explicit zeros), the clinical course and
+ * endpoints (time from diagnosis, status 1 = event, 0 = censored, as R's survival::Surv reads
+ * them); and the trial statistics computed from the endpoints when the database is closed
+ * (Kaplan-Meier curves, tests against the reference arm, paired effects, landmarks).
+ *
+ * The arm of a row is the arm's name, or SQL NULL for no arm: an untreated patient, a patient a
+ * trial did not enrol, or (paired design) the history a patient's arms share, up to the point
+ * of assignment, which is written once.
  *
  * One process writes a database, through one handle used by one thread at a time. It is built
  * in `path` + ".partial" (a stale one is replaced) and renamed into place by
  * metasim_results_close(), so an interrupted or failed run never leaves a half-written file at
- * `path`. Each patient is written in one transaction, with prepared statements reused; memory
- * does not grow with the number of patients. After any write failure the handle refuses
- * further writes, and closing it removes the partial file.
+ * `path`. Each patient is written in one transaction; memory does not grow with the number of
+ * patients. After any write failure the handle refuses further writes, and closing it removes
+ * the partial file.
  *
  * Every failure sets a message naming the file (metasim_results_errmsg()), for example
  * `out/trial.db: cannot create: No such file or directory`.
@@ -375,50 +405,57 @@ METASIM_API void metasim_sim_destroy(metasim_sim_t *sim);
 typedef struct metasim_results metasim_results_t;
 
 /* Creates a results database at `path` for runs of `model`, which must outlive the handle (lesion
- * sites, states and locus names are read from it). Refuses an existing file with
+ * sites, states, locus and arm names are read from it). Refuses an existing file with
  * METASIM_E_EXISTS unless `overwrite`. `command_line` (may be NULL) and `seed` are recorded.
  * Returns 0 and sets *results, or a negative code: METASIM_E_ARG for a bad argument,
  * METASIM_E_EXISTS, METASIM_E_IO when the file cannot be created or written, METASIM_E_NOMEM.
  * On failure *results is a handle carrying the message (release it with
  * metasim_results_discard()), or NULL when even that could not be allocated; nothing is left on
- * disk. */
+ * disk. (A trial's database is made by metasim_trial_run().) */
 METASIM_API int metasim_results_create(const char *path, const metasim_model_t *model,
                                        const char *command_line, unsigned long long seed,
                                        int overwrite, metasim_results_t **results);
 
-/* Fills *writer with a writer that records patient `patient`'s samples and events; pass it in
- * metasim_sim_options_t.writer of that patient's simulation. Samples become rows of `samples`
- * with explicit zeros: once a (lesion, clone, state) has been sampled, every later sample time
- * of the patient has a row for it (0 when the compartment is gone); a compartment sampled twice
- * at one time keeps its first row. Sample times must not decrease. A callback returns nonzero
- * (so the run stops with METASIM_E_IO) when writing fails; the reason is in
- * metasim_results_errmsg().
+/* Fills *writer with a writer that records the samples and events of patient `patient` under
+ * arm `arm` (0 for no arm, k >= 1 for the model's k-th arm, as metasim_sim_options_t.arm); pass
+ * it in metasim_sim_options_t.writer of that patient's simulation. Samples become rows of
+ * `samples` with explicit zeros: once a (lesion, clone, state) has been sampled, every later
+ * sample time of the patient has a row for it (0 when the compartment is gone); a compartment
+ * sampled twice at one time keeps its first row. Sample times must not decrease. The rows are
+ * kept in memory until metasim_results_add_patient(). A callback returns nonzero (so the run
+ * stops with METASIM_E_IO) when recording fails; the reason is in metasim_results_errmsg().
  *
- * The writer is valid until metasim_results_add_patient() for the same patient (which completes
- * its time series), and must not be used after that. Calling this again for the same patient
- * before then gives the same writer; calling it for another patient while the pending one has
- * rows but was not added is METASIM_E_STATE. Returns 0 or a negative code. */
-METASIM_API int metasim_results_writer(metasim_results_t *results, unsigned patient,
+ * The writer is valid until metasim_results_add_patient() for the same patient and arm, and
+ * must not be used after that. Calling this again for the same patient and arm before then
+ * gives the same writer; calling it for another patient or arm while the pending one has rows
+ * but was not added is METASIM_E_STATE. Returns 0 or a negative code (METASIM_E_ARG for an arm
+ * the model does not have). */
+METASIM_API int metasim_results_writer(metasim_results_t *results, unsigned patient, unsigned arm,
                                        metasim_writer_t *writer);
 
-/* Records a finished patient from its simulation `sim` (a simulation of the handle's model):
- * its lesions, clones, cascade totals, clinical course and endpoints, the time and burden at
- * the end, and `stop_reason`, the METASIM_STOP_* value its last metasim_sim_run() returned.
- * Commits the patient's transaction. Each patient is added once. Returns 0,
- * METASIM_E_ARG (bad argument, unknown stop reason), METASIM_E_STATE (another patient's writer
- * is pending, or the handle was opened for reading), METASIM_E_IO or METASIM_E_NOMEM. */
+/* Records patient `patient` under arm `arm` from its finished simulation `sim` (a simulation of
+ * the handle's model): its lesions, clones, cascade totals, clinical course and endpoints, the
+ * time and burden at the end, and `stop_reason`, the METASIM_STOP_* value its last
+ * metasim_sim_run() returned (METASIM_STOP_TREATMENT is not an end). A patient left without
+ * tumour cells is followed to the horizon: its censored endpoints end there. Writes the
+ * patient's transaction. Each (patient, arm) is added once. Returns 0, METASIM_E_ARG (bad
+ * argument, unknown arm or stop reason), METASIM_E_STATE (another patient's writer is pending,
+ * the patient was added before, or the handle was opened for reading), METASIM_E_IO or
+ * METASIM_E_NOMEM. */
 METASIM_API int metasim_results_add_patient(metasim_results_t *results, unsigned patient,
-                                            const metasim_sim_t *sim, int stop_reason);
+                                            unsigned arm, const metasim_sim_t *sim,
+                                            int stop_reason);
 
 /* Finishes and releases the handle in every case. For a handle from metasim_results_create():
- * commits, indexes, flushes to disk and renames the database into place. Returns 0 or a
- * negative code (then nothing is left at `path` that was not there before):
- * METASIM_E_STATE when a patient's writer was used but the patient never added, METASIM_E_EXISTS
- * when `path` appeared meanwhile and overwriting was not asked for, METASIM_E_IO, or the code
- * of an earlier failure. When `message` is not NULL it receives, on failure, the message
- * (which the caller frees with metasim_free()), else NULL: the handle is gone, so
- * metasim_results_errmsg() cannot be asked. For a handle from metasim_results_open() it only
- * releases it. NULL is allowed (returns 0). */
+ * indexes the tables, computes the statistics tables from the endpoints (reading them back one
+ * endpoint at a time), records the results digest (metasim_results_digest()), flushes to disk
+ * and renames the database into place. Returns 0 or a negative code (then nothing is left at
+ * `path` that was not there before): METASIM_E_STATE when a patient's writer was used but the
+ * patient never added, METASIM_E_EXISTS when `path` appeared meanwhile and overwriting was not
+ * asked for, METASIM_E_IO, or the code of an earlier failure. When `message` is not NULL it
+ * receives, on failure, the message (which the caller frees with metasim_free()), else NULL:
+ * the handle is gone, so metasim_results_errmsg() cannot be asked. For a handle from
+ * metasim_results_open() it only releases it. NULL is allowed (returns 0). */
 METASIM_API int metasim_results_close(metasim_results_t *results, char **message);
 
 /* Releases the handle. For a handle from metasim_results_create(), everything written is
@@ -426,31 +463,77 @@ METASIM_API int metasim_results_close(metasim_results_t *results, char **message
  * metasim_results_open() leaves its file untouched. NULL is allowed. */
 METASIM_API void metasim_results_discard(metasim_results_t *results);
 
-/* Opens an existing database for reading (export). Returns 0 and sets *results, or a negative
- * code and a handle carrying the message (or NULL when out of memory): METASIM_E_IO for a
- * missing or unreadable file, a file that is not an SQLite database, an SQLite database that
- * is not metasim results, a schema version newer than this library reads, or a damaged file;
+/* Opens an existing database for reading (export, digest, summary). Returns 0 and sets
+ * *results, or a negative code and a handle carrying the message (or NULL when out of memory):
+ * METASIM_E_IO for a missing or unreadable file, a file that is not an SQLite database, an
+ * SQLite database that is not metasim results, a schema version other than the one this library
+ * reads (older files are refused too: re-run the simulation), or a damaged file;
  * METASIM_E_NOMEM. */
 METASIM_API int metasim_results_open(const char *path, metasim_results_t **results);
 
 /* Writes every table as tidy long CSV (`<table>.csv`: a header row, RFC 4180 quoting where a
  * field needs it, numbers with 17 significant digits, NULL as an empty field, rows ordered by
- * patient then the table's natural keys) into directory `dir`, which is created if missing.
- * Existing files of those names are refused (METASIM_E_EXISTS) unless `overwrite`. Each file
- * is written under a temporary name in `dir` and renamed once all are complete; on failure the
- * temporary files are removed, and so is `dir` if this call made it. The handle must come from
- * metasim_results_open() (METASIM_E_STATE otherwise). Returns 0 or a negative code. */
+ * patient, arm, then the table's natural keys) into directory `dir`, which is created if
+ * missing. Existing files of those names are refused (METASIM_E_EXISTS) unless `overwrite`.
+ * Each file is written under a temporary name in `dir` and renamed once all are complete; on
+ * failure the temporary files are removed, and so is `dir` if this call made it. The handle
+ * must come from metasim_results_open() (METASIM_E_STATE otherwise). Returns 0 or a negative
+ * code. */
 METASIM_API int metasim_results_export_csv(metasim_results_t *results, const char *dir,
                                            int overwrite);
 
-/* Writes one rooted Newick tree of the clone lineage per patient, `patient_<K>.nwk`, into
- * directory `dir` (created if missing). Nodes are labelled `c<clone>`, followed by `_` and the
- * clone's mutated loci joined by `+` when it has any (characters that Newick reserves become
- * `_`); branch lengths are the difference of birth times in days; the root has no length.
- * Existing files, temporary names and the handle are treated as by
- * metasim_results_export_csv(). Returns 0 or a negative code. */
+/* Writes one rooted Newick tree of the clone lineage per patient and arm into directory `dir`
+ * (created if missing): `patient_<K>.nwk` for a patient without arm, `patient_<K>_<ARM>.nwk`
+ * under an arm. Nodes are labelled `c<clone>`, followed by `_` and the clone's mutated loci
+ * joined by `+` when it has any (characters that Newick reserves become `_`); branch lengths
+ * are the difference of birth times in days; the root has no length. Existing files, temporary
+ * names and the handle are treated as by metasim_results_export_csv(). Returns 0 or a negative
+ * code. */
 METASIM_API int metasim_results_export_newick(metasim_results_t *results, const char *dir,
                                               int overwrite);
+
+/* The results digest: a 64-bit FNV-1a hash, as 16 lowercase hex digits and a NUL, over every
+ * row of the tables that hold simulated results (screening, patients, lesions, clones, events,
+ * clinical, endpoints) in key order; provenance (times, command line, threads), the samples
+ * (whose extent --series chooses) and the statistics (computed from the endpoints) are left
+ * out. Equal results give equal digests, whatever the threads, shards or interruptions that
+ * produced them (docs/trials.md). */
+#define METASIM_DIGEST_SIZE 17
+
+/* Computes the digest of an opened database into `digest` (reading every row once). When the
+ * database records a digest (meta.results_digest) that differs, returns METASIM_E_IO with a
+ * message (the file was changed or damaged after it was written); the computed digest is still
+ * filled in. Returns 0 or a negative code. */
+METASIM_API int metasim_results_digest(metasim_results_t *results,
+                                       char digest[METASIM_DIGEST_SIZE]);
+
+/* The value of provenance key `key` (a row of the meta table, docs/results.md) of an opened
+ * database: 0 and *value (the caller frees it with metasim_free(); NULL for an SQL NULL), or
+ * METASIM_E_ARG when there is no such key, or another negative code. */
+METASIM_API int metasim_results_meta(metasim_results_t *results, const char *key, char **value);
+
+/* A plain-text summary of an opened database's trial: the screening counts, then per endpoint
+ * and arm the number of patients, events, the median with its 95 % CI, the hazard ratio against
+ * the reference arm with its CI, the log-rank p-value and the difference in restricted mean
+ * survival time with its CI; and the paired effects. Several lines, each ending in a newline.
+ * Sets *text (the caller frees it with metasim_free()). Returns 0 or a negative code. */
+METASIM_API int metasim_results_summary(metasim_results_t *results, char **text);
+
+/* Merges the shards `inputs[0..n_inputs-1]` (complete databases written by metasim_trial_run()
+ * with metasim_trial_options_t.shards > 1) into one database at `path`, as if the trial had run
+ * unsharded, and computes its statistics and digest. Every input must record the same scenario
+ * text, seed, number of patients, design, allocation, series and metasim version, and together
+ * the inputs must hold every patient exactly once; otherwise nothing is written and the message
+ * says which input and which rule (for example `b.db: seed 7 differs from a.db's (5)` or
+ * `patient 12 is in both a.db and c.db`). An existing `path` is refused unless `overwrite`.
+ * `command_line` (may be NULL) is recorded. Returns 0 or a negative code: METASIM_E_ARG for bad
+ * arguments, METASIM_E_INVALID for inputs that do not make one trial, METASIM_E_EXISTS,
+ * METASIM_E_IO (an unreadable input, or the output cannot be written), METASIM_E_NOMEM. When
+ * `message` is not NULL it receives the message on failure (the caller frees it with
+ * metasim_free()), else NULL. */
+METASIM_API int metasim_results_merge(const char *path, const char *const *inputs,
+                                      size_t n_inputs, int overwrite, const char *command_line,
+                                      char **message);
 
 /* The message of the last failure on this handle ("" when none, and for NULL). */
 METASIM_API const char *metasim_results_errmsg(const metasim_results_t *results);
@@ -485,6 +568,90 @@ METASIM_API const char *metasim_builtin_text(const char *name, size_t *length);
  * range, default and meaning, plus the rules for units and names. docs/scenario.md is this text.
  * Returns a string the caller frees with metasim_free(), or NULL when out of memory. */
 METASIM_API char *metasim_schema_reference(void);
+
+/* ---------------------------------------------------------------- virtual trials */
+
+/*
+ * A virtual trial simulates patients 0 .. N-1 of a model (each patient's randomness keyed by
+ * (seed, patient, arm, purpose), never by thread) and writes them to a results database in
+ * patient order, then computes its statistics (docs/trials.md).
+ *
+ * Designs. Paired (the default): each patient's untreated history is simulated once up to the
+ * point of assignment (surgery, or diagnosis without surgery) and then continued under every
+ * arm from that same state, so arms differ only by treatment. Randomised: each patient is
+ * assigned one arm, drawn from a stream of its own (seed, patient) with the allocation ratios,
+ * and continued under that arm only. Either way a patient that never reaches the point of
+ * assignment (its tumour dies out, it is not diagnosed, or dies, before it) or is not eligible
+ * is not enrolled: the `screening` table says why, and the patient's untreated course is
+ * recorded without an arm.
+ *
+ * Execution. `threads` worker threads each simulate whole patients; the calling thread writes
+ * finished patients strictly in patient order through a bounded reorder buffer, so memory stays
+ * flat and the database (and its digest) is bit-identical for any number of threads. Each
+ * patient is committed as it is written, so a run that stops (the progress callback asks it
+ * to, max_patients is reached, or the process is killed) can be continued with `resume`.
+ */
+
+typedef enum metasim_trial_design {
+    METASIM_DESIGN_PAIRED = 0,
+    METASIM_DESIGN_RANDOMISED = 1,
+} metasim_trial_design_t;
+
+/* Progress, passed to metasim_trial_options_t.progress after each patient is written. */
+typedef struct metasim_trial_progress {
+    unsigned long long done;     /* patients of this run's share written so far (resumed
+                                    ones included) */
+    unsigned long long total;    /* patients of this run's share (the shard's, or N) */
+    unsigned long long resumed;  /* of `done`, patients found in the partial file */
+    unsigned long long enrolled; /* of `done`, patients enrolled */
+    double elapsed;              /* seconds since this call started */
+} metasim_trial_progress_t;
+
+/* A trial's options. Zero-initialise, then set what differs from the defaults. */
+typedef struct metasim_trial_options {
+    const char *path;               /* the results database (required) */
+    unsigned long long seed;        /* master seed */
+    unsigned patients;              /* N, the trial's patients 0 .. N-1 (required, >= 1) */
+    unsigned threads;               /* simulation threads; 0 means 1 */
+    metasim_trial_design_t design;  /* METASIM_DESIGN_PAIRED by default */
+    const double *allocation;       /* randomised design: one weight > 0 per arm, in the
+                                       model's order (read during the call); NULL = equal */
+    unsigned series;                /* samples (time series) are written for patients with
+                                       index < series only; events and end states for all */
+    unsigned shard, shards;         /* run only the patients with index % shards == shard;
+                                       shards 0 or 1 = all (merge shards with
+                                       metasim_results_merge()) */
+    int overwrite;                  /* replace an existing `path` */
+    int resume;                     /* continue the run left in `path`.partial (same model text,
+                                       seed, patients, design, allocation, series and shard, or
+                                       METASIM_E_INVALID) after its last complete patient */
+    const char *command_line;       /* recorded as provenance; may be NULL */
+    unsigned long long max_patients; /* stop after writing this many patients in this call and
+                                        keep the partial file for `resume`; 0 = no limit */
+    /* Called by the calling thread after each patient is written (may be NULL). Returning
+     * nonzero stops the run as max_patients does. */
+    int (*progress)(void *user, const metasim_trial_progress_t *progress);
+    void *user;
+} metasim_trial_options_t;
+
+/* metasim_trial_run() returns this (positive) when it stopped early at the caller's request
+ * (progress callback or max_patients): `path`.partial holds every patient written so far and
+ * a later call with `resume` continues it. */
+#define METASIM_TRIAL_STOPPED 1
+
+/* Runs the trial of `model` described by `options` (both read only; the model is shared by the
+ * threads). On success writes `options->path` (statistics and digest included) and returns 0;
+ * `digest` (may be NULL) receives the results digest (metasim_results_digest()). Returns
+ * METASIM_TRIAL_STOPPED as described above, or a negative code: METASIM_E_ARG (bad options:
+ * no path, no patients, a shard not below shards, an allocation weight not > 0, a model without
+ * arms), METASIM_E_EXISTS (`path` exists and overwrite is not set), METASIM_E_INVALID (resume:
+ * no partial file, or one from another trial), METASIM_E_IO, METASIM_E_NOMEM, or a simulation's
+ * error; then the partial file is removed, except after a failed resume check, which leaves it
+ * untouched. When `message` is not NULL it receives a message on failure (the caller frees it
+ * with metasim_free()), else NULL. */
+METASIM_API int metasim_trial_run(const metasim_model_t *model,
+                                  const metasim_trial_options_t *options,
+                                  char digest[METASIM_DIGEST_SIZE], char **message);
 
 #ifdef __cplusplus
 }

@@ -310,7 +310,7 @@ static int count_doses(const ms_drug *drug, const ms_dose *doses, size_t n_doses
 
 /* The inputs of every matching dose, in record order. */
 static size_t list_inputs(const ms_drug *drug, const ms_dose *doses, size_t n_doses,
-                          size_t drug_index, double t0, pk_input *in)
+                          size_t drug_index, double t0, double t_end, pk_input *in)
 {
     size_t n = 0;
     for (size_t i = 0; i < n_doses; i++) {
@@ -319,7 +319,9 @@ static size_t list_inputs(const ms_drug *drug, const ms_dose *doses, size_t n_do
             continue;
         for (uint64_t j = 0; j <= ds->additional; j++) {
             double t = t0 + (ds->start + (j > 0 ? (double)j * ds->interval : 0));
-            double end = t + ds->infusion, rate = ds->amount / ds->infusion;
+            if (t >= t_end)
+                break; /* a stopped schedule gives no more doses */
+            double end = fmin(t + ds->infusion, t_end), rate = ds->amount / ds->infusion;
             pk_input one = {.t = t, .order = n};
             if (drug->route == MS_ROUTE_ORAL) {
                 one.gut = drug->bioavailability * ds->amount;
@@ -339,7 +341,7 @@ static size_t list_inputs(const ms_drug *drug, const ms_dose *doses, size_t n_do
 }
 
 int ms_pk_create(const ms_drug *drug, const ms_dose *doses, size_t n_doses, size_t drug_index,
-                 double t0, ms_pk **out, ms_strbuf *why)
+                 double t0, double t_end, ms_pk **out, ms_strbuf *why)
 {
     const char *name = drug->name ? drug->name : "(unnamed)";
     pk_input *in = NULL;
@@ -349,6 +351,11 @@ int ms_pk_create(const ms_drug *drug, const ms_dose *doses, size_t n_doses, size
     if (!pk)
         return METASIM_E_NOMEM;
     int rc = set_rates(pk, drug, name, why);
+    if (rc == 0 && !(t_end >= t0)) {
+        if (why)
+            ms_strbuf_printf(why, "the schedule of %s stops before it starts", name);
+        rc = METASIM_E_INVALID;
+    }
     if (rc == 0 && !isfinite(t0)) {
         if (why)
             ms_strbuf_printf(why, "the schedule of %s starts at a time that is not finite", name);
@@ -364,7 +371,7 @@ int ms_pk_create(const ms_drug *drug, const ms_dose *doses, size_t n_doses, size
         rc = METASIM_E_NOMEM;
         goto out;
     }
-    n_inputs = list_inputs(drug, doses, n_doses, drug_index, t0, in);
+    n_inputs = list_inputs(drug, doses, n_doses, drug_index, t0, t_end, in);
     qsort(in, n_inputs, sizeof *in, input_cmp);
 
     /* Merge the inputs at equal times into one event each, and carry the amounts from event to

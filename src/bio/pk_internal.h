@@ -48,7 +48,9 @@ typedef struct ms_pk ms_pk;
  * `doses[0..n_doses)` whose .drug is drug_index (the others are ignored): record i gives a dose
  * of .amount mg at t0 + .start + j .interval for j = 0, ..., .additional; a dose with .infusion
  * > 0 is infused at a constant rate over that many days, otherwise it is a bolus (IV) or swallowed
- * (oral). No matching record gives an empty schedule, whose concentration is 0 for ever.
+ * (oral). The schedule stops at t_end (INFINITY for none): no dose is given at or after it, and
+ * an infusion under way then ends there. No matching record gives an empty schedule, whose
+ * concentration is 0 for ever.
  *
  * Returns 0 and sets *out (free with ms_pk_free()), or a negative code with *out = NULL and the
  * reason appended to `why` (which may be NULL) as "doses[I].FIELD: ..." (I indexes `doses`; the
@@ -58,7 +60,7 @@ typedef struct ms_pk ms_pk;
  * METASIM_E_LIMIT for more than MS_PK_MAX_DOSES doses; METASIM_E_NOMEM.
  */
 int ms_pk_create(const ms_drug *drug, const ms_dose *doses, size_t n_doses, size_t drug_index,
-                 double t0, ms_pk **out, ms_strbuf *why);
+                 double t0, double t_end, ms_pk **out, ms_strbuf *why);
 
 /* Releases the schedule; NULL is a no-op. */
 void ms_pk_free(ms_pk *pk);

@@ -36,8 +36,17 @@ void ms_clinic_init(metasim_sim_t *s)
     const metasim_model_t *m = s->model;
     ms_clinic *c = &s->clinic;
     memset(c, 0, sizeof *c);
-    c->out = (metasim_clinical_t){NAN, 0, 0, 0, NAN, NAN, NAN, 0, 0, NULL, NAN};
+    c->out = (metasim_clinical_t){.diagnosis = NAN,
+                                  .primary_diameter = NAN,
+                                  .surgery = NAN,
+                                  .relapse = NAN,
+                                  .death = NAN,
+                                  .progression = NAN,
+                                  .assigned = NAN,
+                                  .treatment = NAN};
     c->next_scan = NAN;
+    c->follow_from = NAN;
+    c->last_progression = NAN;
     /* The detection size comes from the clinic's own stream, keyed without the arm (it is the
      * patient's, whatever is done to them): drawing it never shifts the
      * tumour's history. */
@@ -122,7 +131,7 @@ static void schedule_scan(metasim_sim_t *s, double after)
     c->next_scan = NAN;
     while (c->period < m->n_scan_periods) {
         double t = after + m->scan_every[c->period];
-        if (t - c->out.surgery <= m->scan_until[c->period] * (1 + 1e-12)) {
+        if (t - c->follow_from <= m->scan_until[c->period] * (1 + 1e-12)) {
             c->next_scan = t;
             return;
         }
@@ -157,6 +166,7 @@ static int operate(metasim_sim_t *s)
     s->n_pending = kept;
     c->resected = true;
     c->out.surgery = s->p.t;
+    c->follow_from = s->p.t;
     schedule_scan(s, s->p.t);
     char detail[32];
     snprintf(detail, sizeof detail, "pN%d", c->out.n_stage);
@@ -203,6 +213,104 @@ static int look_for_relapse(metasim_sim_t *s, double threshold, const char *how)
     return report(s, METASIM_EVENT_RELAPSE, (unsigned)largest, c->out.relapse_site, detail);
 }
 
+/* RECIST 1.1 (Eisenhauer et al., Eur J Cancer 2009;45:228-247), simplified as docs/clinic.md
+ * says: target lesions are the largest measurable ones (diameter >= 1 cm), at most five and
+ * at most two per site, chosen at the baseline; progression is a sum of their diameters at
+ * least 20 % and 0.5 cm above its smallest value since the baseline, or a new lesion (one
+ * first seen on imaging after the baseline). Targets of disease too small to measure at the
+ * baseline are chosen at the first scan that can measure it. Non-target progression is not
+ * assessed. */
+enum { RECIST_TARGETS = 5, RECIST_PER_SITE = 2 };
+static const double recist_measurable_cm = 1.0;
+
+static double target_sum(const metasim_sim_t *s)
+{
+    const ms_clinic *c = &s->clinic;
+    double sum = 0;
+    for (size_t i = 0; i < c->n_targets; i++)
+        sum += ms_clinic_diameter(s->model, (double)s->p.lesions[c->targets[i]].total);
+    return sum;
+}
+
+void ms_clinic_baseline(metasim_sim_t *s)
+{
+    ms_clinic *c = &s->clinic;
+    c->n_targets = 0;
+    /* Largest first: pick by repeated scans, the lists are short. */
+    for (size_t pick = 0; pick < RECIST_TARGETS; pick++) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < s->p.n_lesions; i++) {
+            const ms_lesion *l = &s->p.lesions[i];
+            if (ms_clinic_diameter(s->model, (double)l->total) < recist_measurable_cm)
+                continue;
+            size_t same_site = 0;
+            bool taken = false;
+            for (size_t k = 0; k < c->n_targets; k++) {
+                taken |= c->targets[k] == i;
+                same_site += s->p.lesions[c->targets[k]].site == l->site;
+            }
+            if (taken || same_site >= RECIST_PER_SITE)
+                continue;
+            if (best == SIZE_MAX || l->total > s->p.lesions[best].total)
+                best = i;
+        }
+        if (best == SIZE_MAX)
+            break;
+        c->targets[c->n_targets++] = (uint32_t)best;
+    }
+    c->has_baseline = true;
+    c->baseline_time = s->p.t;
+    c->nadir = target_sum(s);
+}
+
+/* Marks lesions seen on imaging now. */
+static void image(metasim_sim_t *s)
+{
+    for (size_t i = 0; i < s->p.n_lesions; i++) {
+        ms_lesion *l = &s->p.lesions[i];
+        if (isnan(l->detected) && (double)l->total >= s->model->imaging_cells)
+            l->detected = s->p.t;
+    }
+}
+
+static int assess_response(metasim_sim_t *s)
+{
+    ms_clinic *c = &s->clinic;
+    if (!c->has_baseline)
+        return 0;
+    if (c->n_targets == 0) {
+        /* Disease too small to measure at the baseline: its targets are chosen once it can
+         * be measured, while new lesions still count from the baseline. */
+        double since = c->baseline_time;
+        ms_clinic_baseline(s);
+        c->baseline_time = since;
+    }
+    const metasim_model_t *m = s->model;
+    double sum = target_sum(s);
+    char detail[96] = "";
+    size_t lesion = c->n_targets ? c->targets[0] : 0;
+    for (size_t i = 0; i < s->p.n_lesions && !detail[0]; i++) {
+        const ms_lesion *l = &s->p.lesions[i];
+        if (!isnan(l->detected) && l->detected > c->baseline_time && l->total > 0) {
+            snprintf(detail, sizeof detail, "new lesion in %s", m->sites[l->site].name);
+            lesion = i;
+        }
+    }
+    if (!detail[0] && c->n_targets > 0 && sum >= 1.2 * c->nadir && sum - c->nadir >= 0.5)
+        snprintf(detail, sizeof detail, "sum of diameters %.1f cm, %+.0f %% over nadir %.1f cm",
+                 sum, 100 * (sum / c->nadir - 1), c->nadir);
+    if (!detail[0]) {
+        c->nadir = fmin(c->nadir, sum);
+        return 0;
+    }
+    if (isnan(c->out.progression))
+        c->out.progression = s->p.t;
+    c->last_progression = s->p.t;
+    ms_clinic_baseline(s); /* the next line is judged against the disease it starts on */
+    return report(s, METASIM_EVENT_PROGRESSION, (unsigned)lesion,
+                  m->sites[s->p.lesions[lesion].site].name, detail);
+}
+
 static int check_death(metasim_sim_t *s)
 {
     const metasim_model_t *m = s->model;
@@ -235,7 +343,15 @@ int ms_clinic_update(metasim_sim_t *s)
         if (!isnan(c->out.diagnosis) && (rc = blood_draw(s, "diagnosis")) != 0)
             return rc;
         if (!isnan(c->out.diagnosis) && !m->surgery) {
-            if ((rc = ms_therapy_start(s)) != 0)
+            /* Without surgery follow-up starts at diagnosis, and the disease found then is
+             * the baseline for response. */
+            c->follow_from = s->p.t;
+            schedule_scan(s, s->p.t);
+            image(s);
+            ms_clinic_baseline(s);
+        }
+        if (!isnan(c->out.diagnosis) && !m->assign_at_surgery) {
+            if ((rc = ms_therapy_assign(s)) != 0)
                 return rc;
             if (s->opt.stop_at_treatment && s->opt.arm == 0)
                 return METASIM_STOP_TREATMENT;
@@ -243,24 +359,39 @@ int ms_clinic_update(metasim_sim_t *s)
     }
     if (!isnan(c->out.diagnosis) && m->surgery && !c->resected &&
         s->p.t >= c->out.diagnosis + m->surgery_delay) {
-        if ((rc = blood_draw(s, "surgery")) != 0 || (rc = operate(s)) != 0 ||
-            (rc = ms_therapy_start(s)) != 0)
+        if ((rc = blood_draw(s, "surgery")) != 0 || (rc = operate(s)) != 0)
             return rc;
-        if (s->opt.stop_at_treatment && s->opt.arm == 0)
-            return METASIM_STOP_TREATMENT;
-    }
-    if (c->resected && isnan(c->out.relapse)) {
-        if (!isnan(c->next_scan) && s->p.t >= c->next_scan) {
-            rc = blood_draw(s, "scan");
-            if (rc == 0)
-                rc = look_for_relapse(s, m->imaging_cells, "scan");
-            schedule_scan(s, c->next_scan);
+        if (m->assign_at_surgery) {
+            if ((rc = ms_therapy_assign(s)) != 0)
+                return rc;
+            if (s->opt.stop_at_treatment && s->opt.arm == 0)
+                return METASIM_STOP_TREATMENT;
         }
-        if (rc == 0 && isnan(c->out.relapse))
-            rc = look_for_relapse(s, m->symptomatic_cells, "symptoms");
+    }
+    if (!isnan(c->next_scan) && s->p.t >= c->next_scan) {
+        rc = blood_draw(s, "scan");
+        image(s);
+        if (rc == 0 && c->resected && isnan(c->out.relapse)) {
+            rc = look_for_relapse(s, m->imaging_cells, "scan");
+            if (rc == 0 && !isnan(c->out.relapse))
+                ms_clinic_baseline(s);
+        } else if (rc == 0) {
+            rc = assess_response(s);
+        }
+        schedule_scan(s, c->next_scan);
         if (rc != 0)
             return rc;
     }
+    if (c->resected && isnan(c->out.relapse)) {
+        if ((rc = look_for_relapse(s, m->symptomatic_cells, "symptoms")) != 0)
+            return rc;
+        if (!isnan(c->out.relapse)) {
+            image(s);
+            ms_clinic_baseline(s);
+        }
+    }
+    if ((rc = ms_therapy_update(s)) != 0)
+        return rc;
     return check_death(s);
 }
 
@@ -271,7 +402,7 @@ double ms_clinic_next(const metasim_sim_t *s)
     double next = INFINITY;
     if (!isnan(c->out.diagnosis) && m->surgery && !c->resected)
         next = c->out.diagnosis + m->surgery_delay;
-    if (c->resected && isnan(c->out.relapse) && !isnan(c->next_scan))
+    if (!isnan(c->next_scan))
         next = fmin(next, c->next_scan);
     return next;
 }

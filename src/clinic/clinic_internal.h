@@ -4,6 +4,7 @@
 #define METASIM_CLINIC_INTERNAL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "metasim/metasim.h"
 
@@ -15,7 +16,18 @@ typedef struct ms_clinic {
     bool resected;          /* the primary and regional nodes are gone */
     size_t period;          /* current follow-up period (index into the model's scans) */
     double next_scan;       /* NaN when no scan is due */
+    double follow_from;     /* start of follow-up: surgery, or diagnosis without surgery */
+    /* RECIST 1.1 (docs/clinic.md): the target lesions chosen at the last baseline, their sum
+     * of diameters at its smallest since then (cm), and the baseline's time. */
+    bool has_baseline;
+    double baseline_time, nadir;
+    uint32_t targets[5];
+    size_t n_targets;
+    double last_progression; /* NaN before the first */
 } ms_clinic;
+
+/* Takes a new RECIST baseline now (at relapse, at progression, when a line starts). */
+void ms_clinic_baseline(struct metasim_sim *s);
 
 /* Sets up the clinic of a new patient; draws its detection size from `rng`'s own stream. */
 void ms_clinic_init(struct metasim_sim *s);

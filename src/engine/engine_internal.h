@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bio/therapy_internal.h"
 #include "clinic/clinic_internal.h"
 #include "core/strbuf_internal.h"
 #include "metasim/metasim.h"
@@ -104,9 +105,11 @@ struct metasim_sim {
     uint64_t *colonisers; /* per site: colonisers of one batch (step.c workspace) */
     uint64_t truncated;   /* lineages whose emissions were cut at the nesting limit */
 
-    /* Therapy (therapy.c): the arm's schedule, started at surgery or diagnosis. */
-    struct ms_pk **pk;  /* per drug; NULL when the drug is not given */
-    bool treated;       /* the arm's schedule has started */
+    /* Therapy (therapy.c): the arm's lines of therapy, from its assignment on. */
+    bool treated;              /* an arm (opt.arm >= 1) has been assigned */
+    struct ms_line_run *lines; /* per line of the arm */
+    struct ms_segment *segs;   /* every stretch of dosing so far, in order */
+    size_t n_segs, cap_segs;
     double *conc;       /* per drug: concentration used for the step being taken (mg/L) */
     unsigned keyed_arm; /* the arm part of the streams' key now */
 };
@@ -114,13 +117,31 @@ struct metasim_sim {
 /* sim.c: keys the engine and blood streams by (seed, patient, arm), rewound. */
 void ms_engine_key_streams(metasim_sim_t *s, unsigned arm);
 
-/* therapy.c: starts the arm's dosing schedule now (the arm is opt.arm; 0 is untreated). */
-int ms_therapy_start(metasim_sim_t *s);
+/* therapy.c: assigns the arm now (opt.arm; 0 is untreated): its streams take over and its lines
+ * wait for their clinical events. */
+int ms_therapy_assign(metasim_sim_t *s);
+/* Starts, pauses, resumes and stops lines whose time or trigger has come, and reports the
+ * doses given up to now. Called by the clinic at every step's end. */
+int ms_therapy_update(metasim_sim_t *s);
 /* Sets s->conc to the concentrations at time t. */
 void ms_therapy_at(metasim_sim_t *s, double t);
-/* The next dose event after t, and the step limit from concentration changes; +inf when none. */
+/* The next time a step must end for therapy (a dose, an infusion's end, a line's scheduled
+ * start or stop), or the step limit from concentration changes; +inf when none. */
 double ms_therapy_next(const metasim_sim_t *s, double t);
+/* Copies the therapy state of `src` into `s` (a fork); 0 or METASIM_E_NOMEM. */
+int ms_therapy_copy(metasim_sim_t *s, const metasim_sim_t *src);
+/* Sends the concentrations and effects at the current time to writer->exposure. */
+int ms_therapy_exposure(const metasim_sim_t *s, const metasim_writer_t *w);
 void ms_therapy_free(metasim_sim_t *s);
+
+/* rates.c: the fraction of drug effect `ef` at concentration `conc` on cells whose EC50 is
+ * shifted by `shift`: H = 1 / (1 + (EC50 shift / C)^h). */
+double ms_engine_occupancy(const ms_effect *ef, double conc, double shift);
+/* The EC50 factor of drug `drug` for cells of `clone` in `state`'s effect `ef`. */
+double ms_engine_resistance(const metasim_sim_t *s, uint32_t clone, uint32_t state, size_t drug,
+                            const ms_effect *ef);
+/* The rate of site transition j for compartment c of lesion l, drugs included. */
+double ms_engine_transition(const metasim_sim_t *s, const ms_lesion *l, const ms_comp *c, size_t j);
 
 /* rates.c */
 int ms_engine_traits(metasim_sim_t *s, uint32_t clone);

@@ -32,6 +32,33 @@ static double production(const metasim_sim_t *s, const ms_comp *c, size_t k)
     return p;
 }
 
+/* Drugs acting on factor k at lesion l, at the step's concentrations: the share of production
+ * (cells and source) left after blocking, combined like other blocked rates, and the induced
+ * production (level/d; inductions add). They act on the host tissue, so no clone's resistance
+ * applies. */
+static void factor_drugs(const metasim_sim_t *s, const ms_lesion *l, size_t k, double *left,
+                         double *induced)
+{
+    const metasim_model_t *m = s->model;
+    double product = 1, sum = 0;
+    *induced = 0;
+    for (size_t dr = 0; s->treated && dr < m->n_drugs; dr++) {
+        if (s->conc[dr] <= 0)
+            continue;
+        for (size_t j = 0; j < m->drugs[dr].n_effects; j++) {
+            const ms_effect *ef = &m->drugs[dr].effects[j];
+            if (ef->target != MS_EFFECT_FACTOR || ef->factor != k ||
+                (ef->site != m->n_sites && ef->site != l->site))
+                continue;
+            double h = ms_engine_occupancy(ef, s->conc[dr], 1.0);
+            product *= 1 - ef->max * h;
+            sum += ef->max * h;
+            *induced += ef->induction * h;
+        }
+    }
+    *left = m->additive ? fmax(0.0, 1.0 - sum) : product;
+}
+
 /* Integral of N(u) exp(-decay (tau - u)) over [0, tau] for the path from n0 to n1. */
 double ms_engine_weighted_area(double n0, double n1, double decay, double tau)
 {
@@ -53,10 +80,12 @@ void ms_engine_factors(metasim_sim_t *s, ms_lesion *l, double tau)
         return;
     for (size_t k = 0; k < m->n_factors; k++) {
         const ms_factor *f = &m->factors[k];
-        double e = exp(-f->decay * tau);
-        double level = l->factors[k] * e + f->source * tau * relax(f->decay * tau);
+        double e = exp(-f->decay * tau), left, induced;
+        factor_drugs(s, l, k, &left, &induced);
+        double level =
+            l->factors[k] * e + (f->source * left + induced) * tau * relax(f->decay * tau);
         for (size_t i = 0; i < l->n_comps; i++) {
-            double p = production(s, &l->comps[i], k);
+            double p = production(s, &l->comps[i], k) * left;
             if (p > 0)
                 level += p * ms_engine_weighted_area((double)s->cs[i].start, (double)l->comps[i].n,
                                                      f->decay, tau);
@@ -68,9 +97,11 @@ void ms_engine_factors(metasim_sim_t *s, ms_lesion *l, double tau)
 double ms_engine_factor_slope(const metasim_sim_t *s, const ms_lesion *l, size_t k)
 {
     const ms_factor *f = &s->model->factors[k];
-    double slope = f->source - f->decay * l->factors[k];
+    double left, induced;
+    factor_drugs(s, l, k, &left, &induced);
+    double slope = f->source * left + induced - f->decay * l->factors[k];
     for (size_t i = 0; i < l->n_comps; i++)
-        slope += production(s, &l->comps[i], k) * (double)l->comps[i].n;
+        slope += production(s, &l->comps[i], k) * left * (double)l->comps[i].n;
     return slope;
 }
 

@@ -90,6 +90,88 @@ void ms_engine_env(metasim_sim_t *s, const ms_lesion *l)
     }
 }
 
+double ms_engine_occupancy(const ms_effect *ef, double conc, double shift)
+{
+    if (conc <= 0)
+        return 0;
+    /* C^h / (EC50^h + C^h) written as 1 / (1 + (EC50/C)^h), safe for huge or tiny ratios. */
+    return 1.0 / (1.0 + pow(ef->ec50 * shift / conc, ef->hill));
+}
+
+double ms_engine_resistance(const metasim_sim_t *s, uint32_t clone, uint32_t state, size_t drug,
+                            const ms_effect *ef)
+{
+    const metasim_model_t *m = s->model;
+    double shift = ef->state_resistance[state];
+    uint64_t loci = s->p.clones[clone].loci;
+    for (size_t k = 0; loci && k < m->n_loci; k++)
+        if (loci >> k & 1)
+            shift *= m->loci[k].resistance[drug];
+    return shift;
+}
+
+/* 1 when effect `ef` acts on compartment c of lesion l (site and state restrictions). */
+static bool acts_on(const metasim_model_t *m, const ms_effect *ef, const ms_lesion *l,
+                    const ms_comp *c)
+{
+    return (ef->site == m->n_sites || ef->site == l->site) &&
+           (ef->state == m->n_states || ef->state == c->state);
+}
+
+/* The death rate added by every drug: kill rates add (independent hazards). */
+static double drug_kill(const metasim_sim_t *s, const ms_lesion *l, const ms_comp *c)
+{
+    const metasim_model_t *m = s->model;
+    double kill = 0;
+    for (size_t dr = 0; dr < m->n_drugs; dr++) {
+        if (s->conc[dr] <= 0)
+            continue;
+        for (size_t k = 0; k < m->drugs[dr].n_effects; k++) {
+            const ms_effect *ef = &m->drugs[dr].effects[k];
+            if (ef->target != MS_EFFECT_DEATH || !acts_on(m, ef, l, c))
+                continue;
+            double shift = ms_engine_resistance(s, c->clone, c->state, dr, ef);
+            kill += ef->max * ms_engine_occupancy(ef, s->conc[dr], shift);
+        }
+    }
+    return kill;
+}
+
+/* What is left of a rate after the blocking effects on `target` (for transitions, site
+ * transition j): prod(1 - b_i) under Bliss independence, max(0, 1 - sum b_i) when additive. */
+static double drug_factor(const metasim_sim_t *s, const ms_lesion *l, const ms_comp *c,
+                          ms_effect_target target, size_t j)
+{
+    const metasim_model_t *m = s->model;
+    const ms_transition *tr =
+        target == MS_EFFECT_TRANSITION ? &m->sites[l->site].transitions[j] : NULL;
+    double product = 1, sum = 0;
+    for (size_t dr = 0; dr < m->n_drugs; dr++) {
+        if (s->conc[dr] <= 0)
+            continue;
+        for (size_t k = 0; k < m->drugs[dr].n_effects; k++) {
+            const ms_effect *ef = &m->drugs[dr].effects[k];
+            if (ef->target != target)
+                continue;
+            if (tr ? (ef->from != tr->from || ef->to != tr->to ||
+                      (ef->site != m->n_sites && ef->site != l->site))
+                   : !acts_on(m, ef, l, c))
+                continue;
+            double shift = ms_engine_resistance(s, c->clone, c->state, dr, ef);
+            double b = ef->max * ms_engine_occupancy(ef, s->conc[dr], shift);
+            product *= 1 - b;
+            sum += b;
+        }
+    }
+    return m->additive ? fmax(0.0, 1.0 - sum) : product;
+}
+
+double ms_engine_transition(const metasim_sim_t *s, const ms_lesion *l, const ms_comp *c, size_t j)
+{
+    double rate = s->env.transition[j];
+    return s->treated && rate > 0 ? rate * drug_factor(s, l, c, MS_EFFECT_TRANSITION, j) : rate;
+}
+
 void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, ms_rates *out)
 {
     const metasim_model_t *m = s->model;
@@ -112,35 +194,14 @@ void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, 
         d = scaled > 0 ? d : d - scaled;
     }
     if (s->treated) {
-        /* Pharmacodynamics: kill rates add; blocked fractions of division combine by Bliss. */
-        double kill = 0, spared = 1;
-        uint64_t loci = s->p.clones[c->clone].loci;
-        for (size_t dr = 0; dr < m->n_drugs; dr++) {
-            double conc = s->conc[dr];
-            if (conc <= 0)
-                continue;
-            double shift = 1;
-            for (size_t k = 0; loci && k < m->n_loci; k++)
-                if (loci >> k & 1)
-                    shift *= m->loci[k].resistance[dr];
-            for (size_t k = 0; k < m->drugs[dr].n_effects; k++) {
-                const ms_effect *ef = &m->drugs[dr].effects[k];
-                if (ef->state != m->n_states && ef->state != c->state)
-                    continue;
-                double h = ef->max / (1 + pow(ef->ec50 * shift / conc, ef->hill));
-                if (ef->kill)
-                    kill += h;
-                else
-                    spared *= 1 - h;
-            }
-        }
-        b *= spared;
-        d += kill;
+        b *= drug_factor(s, l, c, MS_EFFECT_DIVISION, 0);
+        shed *= drug_factor(s, l, c, MS_EFFECT_SHEDDING, 0);
+        d += drug_kill(s, l, c);
     }
     double out_rate = 0;
     for (size_t k = 0; k < site->n_transitions; k++)
         if (site->transitions[k].from == c->state)
-            out_rate += env->transition[k];
+            out_rate += ms_engine_transition(s, l, c, k);
     out->birth_same = b * tr->no_mutation;
     out->birth_mut = b - out->birth_same;
     out->death = d;

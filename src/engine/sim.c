@@ -50,13 +50,12 @@ int metasim_sim_create(const metasim_model_t *model, const metasim_sim_options_t
     s->colonisers = malloc(model->n_sites * sizeof *s->colonisers);
     s->rng = gsl_rng_alloc(ms_rng_philox);
     s->blood = gsl_rng_alloc(ms_rng_philox);
-    s->pk = calloc(model->n_drugs ? model->n_drugs : 1, sizeof *s->pk);
     s->conc = calloc(model->n_drugs ? model->n_drugs : 1, sizeof *s->conc);
     if (options->arm > model->n_arms) {
         metasim_sim_destroy(s);
         return METASIM_E_ARG;
     }
-    if (!s->rng || !s->blood || !s->pk || !s->conc || !s->env.division || !s->env.death ||
+    if (!s->rng || !s->blood || !s->conc || !s->env.division || !s->env.death ||
         !s->env.transition || !s->env.shedding || !s->weights || !s->colonisers ||
         ms_patient_init(&s->p, model) != 0 || ms_engine_traits(s, 0) != 0) {
         metasim_sim_destroy(s);
@@ -125,10 +124,10 @@ int metasim_sim_snapshot(const metasim_sim_t *s, const metasim_writer_t *w)
 {
     if (!s)
         return METASIM_E_ARG;
-    if (!w || !w->sample)
+    if (!w)
         return 0;
     const metasim_model_t *m = s->model;
-    for (size_t i = 0; i < s->p.n_lesions; i++) {
+    for (size_t i = 0; w->sample && i < s->p.n_lesions; i++) {
         const ms_lesion *l = &s->p.lesions[i];
         for (size_t k = 0; k < l->n_comps; k++) {
             metasim_sample_t x = {s->p.t,
@@ -141,7 +140,7 @@ int metasim_sim_snapshot(const metasim_sim_t *s, const metasim_writer_t *w)
                 return METASIM_E_IO;
         }
     }
-    return 0;
+    return ms_therapy_exposure(s, w);
 }
 
 /* The smallest ec50 among the modifiers that read factor k (0 when none does). */
@@ -330,11 +329,15 @@ int metasim_sim_fork(const metasim_sim_t *src, unsigned arm, const metasim_write
     s->clinic = src->clinic;
     s->truncated = src->truncated;
     ms_engine_key_streams(s, arm);
-    /* The arm's schedule starts now if its start (surgery, or diagnosis without surgery) is
-     * behind us. */
-    bool due =
-        !isnan(s->clinic.out.surgery) || (!s->model->surgery && !isnan(s->clinic.out.diagnosis));
-    if (due && (rc = ms_therapy_start(s)) != 0) {
+    /* A treated history keeps its therapy when it is forked under its own arm; an untreated
+     * one is assigned the new arm now if the point of assignment is behind it. */
+    if (src->treated && arm == src->opt.arm)
+        rc = ms_therapy_copy(s, src);
+    else if (!src->treated && !isnan(s->clinic.out.assigned))
+        rc = ms_therapy_assign(s);
+    else if (src->treated)
+        rc = METASIM_E_STATE; /* a treated history cannot switch arms */
+    if (rc != 0) {
         metasim_sim_destroy(s);
         return rc;
     }

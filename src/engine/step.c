@@ -328,8 +328,10 @@ static int grow(step_ctx *c, uint32_t k, uint64_t n0, double from)
     const ms_site *site = &s->model->sites[lesion(c)->site];
     for (size_t j = 0; j < site->n_transitions && rc == 0; j++) {
         const ms_transition *tr = &site->transitions[j];
-        double rate = s->env.transition[j];
-        if (tr->from != src.state || rate == 0)
+        if (tr->from != src.state)
+            continue;
+        double rate = ms_engine_transition(s, lesion(c), &src, j);
+        if (rate == 0)
             continue;
         uint32_t target;
         uint64_t count = ms_ran_poisson64(s->rng, rate * area);
@@ -421,8 +423,10 @@ static int fire(step_ctx *c, uint32_t k, double y)
     size_t last = site->n_transitions;
     for (size_t j = 0; j < site->n_transitions; j++) {
         const ms_transition *tr = &site->transitions[j];
-        double rate = s->env.transition[j];
-        if (tr->from != src.state || rate == 0)
+        if (tr->from != src.state)
+            continue;
+        double rate = ms_engine_transition(s, lesion(c), &src, j);
+        if (rate == 0)
             continue;
         last = j;
         if (y < rate)

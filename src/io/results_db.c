@@ -528,6 +528,8 @@ static const char *kind_name(metasim_event_kind_t kind)
     case METASIM_EVENT_DEATH: return "death";
     case METASIM_EVENT_BLOOD: return "blood";
     case METASIM_EVENT_THERAPY: return "therapy";
+    case METASIM_EVENT_PROGRESSION: return "progression";
+    case METASIM_EVENT_DOSE: return "dose";
     }
     return NULL;
 }
@@ -582,7 +584,7 @@ int metasim_results_writer(metasim_results_t *r, unsigned patient, metasim_write
         r->n_keys = 0;
         reset_slots(r);
     }
-    *writer = (metasim_writer_t){r, on_sample, on_event};
+    *writer = (metasim_writer_t){.user = r, .sample = on_sample, .event = on_event};
     return 0;
 }
 

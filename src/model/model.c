@@ -319,6 +319,62 @@ static int build_loci(metasim_model_t *m, const ms_node *loci)
     return 0;
 }
 
+static size_t site_index(const metasim_model_t *m, const char *name)
+{
+    for (size_t k = 0; k < m->n_sites; k++)
+        if (strcmp(m->sites[k].name, name) == 0)
+            return k;
+    return m->n_sites;
+}
+
+/* Which amounts an effect on each target names: `need` must be written (one of them, for a
+ * factor), the others not. */
+static void check_effect_amounts(metasim_model_t *m, const ms_node *d, size_t k, const ms_node *e,
+                                 ms_effect_target target)
+{
+    static const char *const amounts[] = {"max_kill", "max_block", "max_induction"};
+    const char *tname = get(e, "target")->text;
+    bool allowed[3] = {target == MS_EFFECT_DEATH, target != MS_EFFECT_DEATH,
+                       target == MS_EFFECT_FACTOR};
+    bool any = false;
+    for (size_t i = 0; i < 3; i++) {
+        if (written(e, amounts[i]) && !allowed[i])
+            rule_error(m, get(e, amounts[i]), "drugs.%s.effects[%zu].%s: not used by a %s effect",
+                       d->key, k, amounts[i], tname);
+        any |= written(e, amounts[i]) && allowed[i];
+    }
+    if (!any)
+        rule_error(m, get(e, "target"), "drugs.%s.effects[%zu].target: %s needs '%s'", d->key, k,
+                   tname,
+                   target == MS_EFFECT_DEATH    ? "max_kill"
+                   : target == MS_EFFECT_FACTOR ? "max_block' or 'max_induction"
+                                                : "max_block");
+    /* Fields that only some targets read. */
+    struct {
+        const char *key;
+        bool used;
+    } only[] = {
+        {"state",
+         target == MS_EFFECT_DEATH || target == MS_EFFECT_DIVISION || target == MS_EFFECT_SHEDDING},
+        {"from", target == MS_EFFECT_TRANSITION},
+        {"to", target == MS_EFFECT_TRANSITION},
+        {"factor", target == MS_EFFECT_FACTOR},
+    };
+    for (size_t i = 0; i < sizeof only / sizeof only[0]; i++)
+        if (get(e, only[i].key) && !only[i].used)
+            rule_error(m, get(e, only[i].key), "drugs.%s.effects[%zu].%s: not used by a %s effect",
+                       d->key, k, only[i].key, tname);
+    if (target == MS_EFFECT_TRANSITION && (!get(e, "from") || !get(e, "to")))
+        rule_error(m, get(e, "target"),
+                   "drugs.%s.effects[%zu].target: a transition effect needs 'from' and 'to'",
+                   d->key, k);
+    if (target == MS_EFFECT_FACTOR && !get(e, "factor"))
+        rule_error(m, get(e, "target"),
+                   "drugs.%s.effects[%zu].target: a factor effect needs "
+                   "'factor'",
+                   d->key, k);
+}
+
 static int build_effects(metasim_model_t *m, const ms_node *d, ms_drug *drug)
 {
     const ms_node *list = get(d, "effects");
@@ -329,19 +385,39 @@ static int build_effects(metasim_model_t *m, const ms_node *d, ms_drug *drug)
     for (size_t k = 0; k < drug->n_effects; k++) {
         const ms_node *e = list->items[k];
         ms_effect *ef = &drug->effects[k];
-        ef->kill = num(e, "target") == 0;
+        ef->target = (ms_effect_target)num(e, "target");
         ef->state = get(e, "state") ? state_index(m, get(e, "state")->text) : m->n_states;
-        ef->max = num(e, ef->kill ? "max_kill" : "max_block");
+        ef->site = get(e, "site") ? site_index(m, get(e, "site")->text) : m->n_sites;
+        ef->from = get(e, "from") ? state_index(m, get(e, "from")->text) : m->n_states;
+        ef->to = get(e, "to") ? state_index(m, get(e, "to")->text) : m->n_states;
+        ef->factor = get(e, "factor") ? factor_index(m, get(e, "factor")->text) : m->n_factors;
+        ef->max = num(e, ef->target == MS_EFFECT_DEATH ? "max_kill" : "max_block");
+        ef->induction = num(e, "max_induction");
         ef->ec50 = num(e, "ec50");
         ef->hill = num(e, "hill");
-        const char *need = ef->kill ? "max_kill" : "max_block";
-        const char *other = ef->kill ? "max_block" : "max_kill";
-        if (!written(e, need))
-            rule_error(m, get(e, "target"), "drugs.%s.effects[%zu].target: %s needs '%s'", d->key,
-                       k, get(e, "target")->text, need);
-        if (written(e, other))
-            rule_error(m, get(e, other), "drugs.%s.effects[%zu].%s: not used by a %s effect",
-                       d->key, k, other, get(e, "target")->text);
+        ef->state_resistance = malloc(m->n_states * sizeof *ef->state_resistance);
+        if (!ef->state_resistance)
+            return METASIM_E_NOMEM;
+        for (size_t i = 0; i < m->n_states; i++)
+            ef->state_resistance[i] = 1.0;
+        const ms_node *sr = get(e, "state_resistance");
+        for (size_t i = 0; sr && i < sr->count; i++) {
+            size_t st = state_index(m, sr->items[i]->key);
+            if (st < m->n_states)
+                ef->state_resistance[st] = sr->items[i]->number;
+        }
+        check_effect_amounts(m, d, k, e, ef->target);
+        if (ef->target == MS_EFFECT_TRANSITION && ef->from < m->n_states && ef->to < m->n_states) {
+            bool declared = false;
+            for (size_t i = 0; i < m->n_sites && !declared; i++)
+                for (size_t j = 0; j < m->sites[i].n_transitions; j++)
+                    declared |= m->sites[i].transitions[j].from == ef->from &&
+                                m->sites[i].transitions[j].to == ef->to;
+            if (!declared)
+                rule_error(m, e,
+                           "drugs.%s.effects[%zu]: no site declares a transition from %s to %s",
+                           d->key, k, get(e, "from")->text, get(e, "to")->text);
+        }
     }
     return 0;
 }
@@ -398,6 +474,124 @@ static size_t drug_index(const metasim_model_t *m, const char *name)
     return m->n_drugs;
 }
 
+static int build_regimens(metasim_model_t *m, const ms_node *regimens)
+{
+    m->n_regimens = regimens ? regimens->count : 0;
+    m->regimens = calloc(m->n_regimens ? m->n_regimens : 1, sizeof *m->regimens);
+    if (!m->regimens)
+        return METASIM_E_NOMEM;
+    static const char *const bases[] = {"amount", "amount_per_kg", "amount_per_m2"};
+    for (size_t i = 0; i < m->n_regimens; i++) {
+        const ms_node *r = regimens->items[i];
+        const ms_node *doses = get(r, "doses");
+        ms_regimen *reg = &m->regimens[i];
+        reg->name = r->key;
+        reg->cycles = (uint64_t)num(r, "cycles");
+        reg->cycle_length = num(r, "cycle_length");
+        reg->n_doses = doses ? doses->count : 0;
+        reg->doses = calloc(reg->n_doses ? reg->n_doses : 1, sizeof *reg->doses);
+        if (!reg->doses)
+            return METASIM_E_NOMEM;
+        double span = 0; /* the end of one cycle's last dose */
+        for (size_t k = 0; k < reg->n_doses; k++) {
+            const ms_node *d = doses->items[k];
+            ms_dose *dose = &reg->doses[k];
+            dose->drug = drug_index(m, get(d, "drug")->text);
+            int n_bases = 0;
+            for (int b = 0; b < 3; b++) {
+                if (!get(d, bases[b]))
+                    continue;
+                if (n_bases++ > 0)
+                    rule_error(m, get(d, bases[b]),
+                               "regimens.%s.doses[%zu].%s: give one of amount, amount_per_kg "
+                               "and amount_per_m2",
+                               r->key, k, bases[b]);
+                dose->basis = (ms_dose_basis)b;
+                dose->amount = num(d, bases[b]);
+            }
+            if (n_bases == 0)
+                rule_error(m, d,
+                           "regimens.%s.doses[%zu]: needs an amount (amount, amount_per_kg "
+                           "or amount_per_m2)",
+                           r->key, k);
+            dose->start = num(d, "start");
+            dose->interval = num(d, "interval");
+            dose->infusion = num(d, "infusion");
+            dose->additional = (uint64_t)num(d, "additional");
+            if (dose->additional > 0 && !written(d, "interval"))
+                rule_error(m, get(d, "additional"),
+                           "regimens.%s.doses[%zu].additional: repeated doses need an 'interval'",
+                           r->key, k);
+            if (dose->additional == 0 && written(d, "interval"))
+                rule_error(m, get(d, "interval"),
+                           "regimens.%s.doses[%zu].interval: has no effect without 'additional' "
+                           "doses",
+                           r->key, k);
+            if (dose->drug < m->n_drugs && m->drugs[dose->drug].route == MS_ROUTE_ORAL &&
+                dose->infusion > 0)
+                rule_error(m, get(d, "infusion"),
+                           "regimens.%s.doses[%zu].infusion: %s is taken by mouth, not infused",
+                           r->key, k, m->drugs[dose->drug].name);
+            if (dose->additional > 0 && dose->infusion > dose->interval && dose->interval > 0)
+                rule_error(m, get(d, "infusion"),
+                           "regimens.%s.doses[%zu].infusion: longer than the dosing interval",
+                           r->key, k);
+            double end = dose->start + (double)dose->additional * dose->interval + dose->infusion;
+            span = fmax(span, end);
+        }
+        if (reg->cycles > 1 && !written(r, "cycle_length"))
+            rule_error(m, get(r, "cycles"),
+                       "regimens.%s.cycles: several cycles need a "
+                       "'cycle_length'",
+                       r->key);
+        if (reg->cycles == 1 && written(r, "cycle_length"))
+            rule_error(m, get(r, "cycle_length"),
+                       "regimens.%s.cycle_length: has no effect with one cycle", r->key);
+        if (reg->cycles > 1 && reg->cycle_length > 0 && reg->cycle_length < span)
+            rule_error(m, get(r, "cycle_length"),
+                       "regimens.%s.cycle_length: shorter than one cycle's doses (%g d)", r->key,
+                       span);
+        if ((double)reg->cycles * (double)reg->n_doses > 1e6)
+            rule_error(m, get(r, "cycles"), "regimens.%s.cycles: more than 1e6 dosing records",
+                       r->key);
+    }
+    return 0;
+}
+
+static size_t regimen_index(const metasim_model_t *m, const char *name)
+{
+    for (size_t k = 0; k < m->n_regimens; k++)
+        if (strcmp(m->regimens[k].name, name) == 0)
+            return k;
+    return m->n_regimens;
+}
+
+/* Rules of a line that need the clinic, which is built after the arms. */
+static void check_lines(metasim_model_t *m, const ms_node *arms)
+{
+    static const char *const anchors[] = {"diagnosis", "surgery", "relapse", "progression"};
+    for (size_t i = 0; i < m->n_arms; i++) {
+        const ms_node *lines = get(arms->items[i], "lines");
+        for (size_t k = 0; k < m->arms[i].n_lines; k++) {
+            const ms_line *ln = &m->arms[i].lines[k];
+            const ms_node *n = lines->items[k];
+            if (ln->start == MS_ANCHOR_SURGERY && !m->surgery)
+                rule_error(m, get(n, "start"),
+                           "arms.%s.lines[%zu].start: surgery needs a clinic.surgery section",
+                           m->arms[i].name, k);
+            bool follow_up = ln->start >= MS_ANCHOR_RELAPSE || ln->stop_at != MS_LINE_STOP_NONE;
+            if (follow_up && m->n_scan_periods == 0)
+                rule_error(m, get(n, ln->start >= MS_ANCHOR_RELAPSE ? "start" : "stop_at"),
+                           "arms.%s.lines[%zu].%s: %s is detected at follow-up scans: add "
+                           "clinic.scans",
+                           m->arms[i].name, k, ln->start >= MS_ANCHOR_RELAPSE ? "start" : "stop_at",
+                           ln->start >= MS_ANCHOR_RELAPSE        ? anchors[ln->start]
+                           : ln->stop_at == MS_LINE_STOP_RELAPSE ? "relapse"
+                                                                 : "progression");
+        }
+    }
+}
+
 static int build_arms(metasim_model_t *m, const ms_node *arms)
 {
     m->n_arms = arms ? arms->count : 0;
@@ -406,40 +600,32 @@ static int build_arms(metasim_model_t *m, const ms_node *arms)
         return METASIM_E_NOMEM;
     for (size_t i = 0; i < m->n_arms; i++) {
         const ms_node *a = arms->items[i];
-        const ms_node *doses = get(a, "doses");
+        const ms_node *lines = get(a, "lines");
         ms_arm *arm = &m->arms[i];
         arm->name = a->key;
-        arm->n_doses = doses ? doses->count : 0;
-        arm->doses = calloc(arm->n_doses ? arm->n_doses : 1, sizeof *arm->doses);
-        if (!arm->doses)
+        arm->n_lines = lines ? lines->count : 0;
+        arm->lines = calloc(arm->n_lines ? arm->n_lines : 1, sizeof *arm->lines);
+        if (!arm->lines)
             return METASIM_E_NOMEM;
-        for (size_t k = 0; k < arm->n_doses; k++) {
-            const ms_node *d = doses->items[k];
-            ms_dose *dose = &arm->doses[k];
-            dose->drug = drug_index(m, get(d, "drug")->text);
-            dose->amount = num(d, "amount");
-            dose->start = num(d, "start");
-            dose->interval = num(d, "interval");
-            dose->infusion = num(d, "infusion");
-            dose->additional = (uint64_t)num(d, "additional");
-            if (dose->additional > 0 && !written(d, "interval"))
-                rule_error(m, get(d, "additional"),
-                           "arms.%s.doses[%zu].additional: repeated doses need an 'interval'",
-                           a->key, k);
-            if (dose->additional == 0 && written(d, "interval"))
-                rule_error(m, get(d, "interval"),
-                           "arms.%s.doses[%zu].interval: has no effect without 'additional' "
-                           "doses",
-                           a->key, k);
-            if (dose->drug < m->n_drugs && m->drugs[dose->drug].route == MS_ROUTE_ORAL &&
-                dose->infusion > 0)
-                rule_error(m, get(d, "infusion"),
-                           "arms.%s.doses[%zu].infusion: %s is taken by mouth, not infused", a->key,
-                           k, m->drugs[dose->drug].name);
-            if (dose->additional > 0 && dose->infusion > dose->interval && dose->interval > 0)
-                rule_error(m, get(d, "infusion"),
-                           "arms.%s.doses[%zu].infusion: longer than the dosing interval", a->key,
-                           k);
+        for (size_t k = 0; k < arm->n_lines; k++) {
+            const ms_node *n = lines->items[k];
+            ms_line *ln = &arm->lines[k];
+            ln->regimen = regimen_index(m, get(n, "regimen")->text);
+            ln->start = (ms_anchor)num(n, "start");
+            ln->delay = num(n, "delay");
+            ln->stop_after = get(n, "stop_after") ? num(n, "stop_after") : INFINITY;
+            ln->stop_at = (ms_line_stop)num(n, "stop_at");
+            ln->pause_below = num(n, "pause_below");
+            ln->resume_above = num(n, "resume_above");
+            if (!get(n, "pause_below") != !get(n, "resume_above"))
+                rule_error(m, get(n, get(n, "pause_below") ? "pause_below" : "resume_above"),
+                           "arms.%s.lines[%zu].%s: adaptive therapy needs both pause_below and "
+                           "resume_above",
+                           a->key, k, get(n, "pause_below") ? "pause_below" : "resume_above");
+            else if (get(n, "pause_below") && ln->pause_below >= ln->resume_above)
+                rule_error(m, get(n, "pause_below"),
+                           "arms.%s.lines[%zu].pause_below: must be below resume_above (%g cells)",
+                           a->key, k, ln->resume_above);
         }
     }
     return 0;
@@ -477,8 +663,6 @@ static int build_clinic(metasim_model_t *m, const ms_node *c)
                        "clinic.scans[%zu].until: must be later than clinic.scans[%zu].until", i,
                        i - 1);
     }
-    if (m->n_scan_periods > 0 && !m->surgery)
-        rule_error(m, scans, "clinic.scans: follow-up starts at surgery: add clinic.surgery");
     return 0;
 }
 
@@ -504,13 +688,25 @@ static int build(metasim_model_t *m)
         (rc = build_modifiers(m, get(root, "modifiers"))) != 0 ||
         (rc = build_drugs(m, get(root, "drugs"))) != 0 ||
         (rc = build_loci(m, get(root, "loci"))) != 0 ||
+        (rc = build_regimens(m, get(root, "regimens"))) != 0 ||
         (rc = build_arms(m, get(root, "arms"))) != 0)
         return rc;
+    m->additive = num(get(root, "therapy"), "combination") == 1;
+    const ms_node *patient = get(root, "patient");
+    m->weight = num(patient, "weight") / 1e6;                     /* mg to kg */
+    m->surface = sqrt(num(patient, "height") * m->weight / 3600); /* Mosteller 1987 */
     for (m->primary_site = 0; m->primary_site < m->n_sites; m->primary_site++)
         if (strcmp(m->sites[m->primary_site].name, get(primary, "site")->text) == 0)
             break;
     if ((rc = build_clinic(m, get(root, "clinic"))) != 0)
         return rc;
+    check_lines(m, get(root, "arms"));
+    /* Arms are assigned at surgery unless a line starts at diagnosis (neoadjuvant). */
+    m->assign_at_surgery = m->surgery;
+    for (size_t i = 0; i < m->n_arms; i++)
+        for (size_t j = 0; j < m->arms[i].n_lines; j++)
+            if (m->arms[i].lines[j].start == MS_ANCHOR_DIAGNOSIS)
+                m->assign_at_surgery = false;
     if (m->sites[m->primary_site].regional)
         rule_error(m, get(primary, "site"), "primary.site: the primary cannot be a regional site");
     const ms_node *circulation = get(root, "circulation");
@@ -574,11 +770,12 @@ static void describe(metasim_model_t *m)
                          m->drugs[i].route == MS_ROUTE_IV ? "iv" : "oral", m->drugs[i].half_life);
     ms_strbuf_printf(&sb, "\n  arms (%zu):", m->n_arms);
     for (size_t i = 0; i < m->n_arms; i++) {
-        uint64_t doses = 0;
-        for (size_t k = 0; k < m->arms[i].n_doses; k++)
-            doses += 1 + m->arms[i].doses[k].additional;
-        ms_strbuf_printf(&sb, "%s %s (%llu dose%s)", i ? "," : "", m->arms[i].name,
-                         (unsigned long long)doses, doses == 1 ? "" : "s");
+        const ms_arm *a = &m->arms[i];
+        ms_strbuf_printf(&sb, "%s %s (", i ? "," : "", a->name);
+        for (size_t k = 0; k < a->n_lines; k++)
+            ms_strbuf_printf(&sb, "%s%s", k ? " then " : "",
+                             m->regimens[a->lines[k].regimen].name);
+        ms_strbuf_puts(&sb, a->n_lines ? ")" : "untreated)");
     }
     ms_strbuf_puts(&sb, "\n");
     m->summary = ms_strbuf_take(&sb);
@@ -827,7 +1024,9 @@ void metasim_model_destroy(metasim_model_t *m)
         free(m->sites[i].transitions);
     }
     for (size_t i = 0; m->arms && i < m->n_arms; i++)
-        free(m->arms[i].doses);
+        free(m->arms[i].lines);
+    for (size_t i = 0; m->regimens && i < m->n_regimens; i++)
+        free(m->regimens[i].doses);
     for (size_t i = 0; m->loci && i < m->n_loci; i++) {
         free(m->loci[i].production);
         free(m->loci[i].tropism);
@@ -835,8 +1034,11 @@ void metasim_model_destroy(metasim_model_t *m)
         free(m->loci[i].dormant_death);
         free(m->loci[i].resistance);
     }
-    for (size_t i = 0; m->drugs && i < m->n_drugs; i++)
+    for (size_t i = 0; m->drugs && i < m->n_drugs; i++) {
+        for (size_t k = 0; m->drugs[i].effects && k < m->drugs[i].n_effects; k++)
+            free(m->drugs[i].effects[k].state_resistance);
         free(m->drugs[i].effects);
+    }
     for (size_t i = 0; m->factors && i < m->n_factors; i++)
         free(m->factors[i].production);
     free(m->factors);
@@ -847,6 +1049,7 @@ void metasim_model_destroy(metasim_model_t *m)
     free(m->loci);
     free(m->drugs);
     free(m->arms);
+    free(m->regimens);
     free(m->states);
     ms_node_free(m->tree);
     ms_diag_free(&m->diag);

@@ -70,11 +70,24 @@ typedef struct ms_modifier {
     double max_effect, ec50, hill;
 } ms_modifier;
 
+typedef enum ms_effect_target {
+    MS_EFFECT_DEATH,
+    MS_EFFECT_DIVISION,
+    MS_EFFECT_TRANSITION,
+    MS_EFFECT_SHEDDING,
+    MS_EFFECT_FACTOR,
+} ms_effect_target;
+
 typedef struct ms_effect {
-    bool kill;    /* target death (else division) */
-    size_t state; /* the state acted on, or n_states for all */
-    double max;   /* max_kill (/d) or max_block (fraction) */
+    ms_effect_target target;
+    size_t state;     /* death, division, shedding: the state acted on, or n_states for all */
+    size_t site;      /* the site acted on, or n_sites for all */
+    size_t from, to;  /* transition: the states */
+    size_t factor;    /* factor: its index */
+    double max;       /* max_kill (/d) or max_block (fraction) */
+    double induction; /* factor: induced production at saturation (level/d) */
     double ec50, hill;
+    double *state_resistance; /* per state: factor on the EC50 */
 } ms_effect;
 
 typedef struct ms_drug {
@@ -89,16 +102,48 @@ typedef struct ms_drug {
     size_t n_effects;
 } ms_drug;
 
+typedef enum ms_dose_basis { MS_DOSE_FLAT, MS_DOSE_PER_KG, MS_DOSE_PER_M2 } ms_dose_basis;
+
 typedef struct ms_dose {
     size_t drug;                              /* index into drugs */
-    double amount, start, interval, infusion; /* mg, d, d, d */
+    double amount, start, interval, infusion; /* mg (per kg, per m2), d, d, d */
     uint64_t additional;
+    ms_dose_basis basis; /* what `amount` is per */
 } ms_dose;
+
+typedef struct ms_regimen {
+    const char *name;
+    ms_dose *doses; /* one cycle's records */
+    size_t n_doses;
+    uint64_t cycles;
+    double cycle_length; /* d; 0 with one cycle */
+} ms_regimen;
+
+typedef enum ms_anchor {
+    MS_ANCHOR_DIAGNOSIS,
+    MS_ANCHOR_SURGERY,
+    MS_ANCHOR_RELAPSE,
+    MS_ANCHOR_PROGRESSION,
+} ms_anchor;
+
+typedef enum ms_line_stop {
+    MS_LINE_STOP_NONE,
+    MS_LINE_STOP_RELAPSE,
+    MS_LINE_STOP_PROGRESSION
+} ms_line_stop;
+
+typedef struct ms_line {
+    size_t regimen;
+    ms_anchor start;
+    double delay, stop_after; /* d; stop_after INFINITY when the line runs its cycles */
+    ms_line_stop stop_at;
+    double pause_below, resume_above; /* cells; 0 when the line is not adaptive */
+} ms_line;
 
 typedef struct ms_arm {
     const char *name;
-    ms_dose *doses;
-    size_t n_doses;
+    ms_line *lines;
+    size_t n_lines;
 } ms_arm;
 
 struct metasim_model {
@@ -133,8 +178,13 @@ struct metasim_model {
     size_t n_modifiers;
     ms_drug *drugs;
     size_t n_drugs;
+    ms_regimen *regimens;
+    size_t n_regimens;
     ms_arm *arms;
     size_t n_arms;
+    bool additive;          /* therapy.combination: blocked fractions add (else Bliss) */
+    bool assign_at_surgery; /* arms are assigned at surgery (else at diagnosis) */
+    double weight, surface; /* the patient's kg and m2 (Mosteller) */
     /* The clinic (docs/clinic.md). */
     double cells_per_cm3, detection_spread, symptomatic_cells, imaging_cells;
     double node_positive_cells, lethal_cells;

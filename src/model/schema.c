@@ -263,25 +263,59 @@ const ms_field ms_schema[] = {
      .doc = "Clearance Q between central and peripheral compartments; required for two "
             "compartments."},
     {"drugs.*.effects", MS_T_LIST,
-     .doc = "Pharmacodynamics: Hill effects of the central concentration C on per-cell rates. "
-            "Kill rates of several drugs add (independent hazards, which is Bliss independence "
-            "in continuous time); blocked fractions of division combine by Bliss, "
-            "1 - prod(1 - block)."},
+     .doc = "Pharmacodynamics: Hill effects of the central concentration C on per-cell rates, "
+            "H(C) = C^h / (EC50^h + C^h). Effects on one target combine by "
+            "`therapy.combination` (docs/therapy.md)."},
     {"drugs.*.effects[]", MS_T_SECTION, .doc = "One effect."},
-    {"drugs.*.effects[].target", MS_T_ENUM, .flags = MS_REQUIRED, .choices = "death|division",
-     .doc = "death: an added death rate max_kill H(C); division: a blocked fraction "
-            "max_block H(C), with H(C) = C^h / (EC50^h + C^h)."},
+    {"drugs.*.effects[].target", MS_T_ENUM, .flags = MS_REQUIRED,
+     .choices = "death|division|transition|shedding|factor",
+     .doc = "death: an added death rate max_kill H(C); division, transition (`from` -> `to`), "
+            "shedding: a blocked fraction max_block H(C) of that rate; factor: a blocked "
+            "fraction of the factor's production (cells, loci and source) and an induced "
+            "production max_induction H(C)."},
     {"drugs.*.effects[].state", MS_T_NAME, .ref = "states",
-     .doc = "Only cells in this state (for example cycling, for a drug that spares dormant "
-            "cells); default: all states."},
+     .doc = "Death, division and shedding effects: only cells in this state (for example "
+            "cycling, for a drug that spares dormant cells); default: all states."},
+    {"drugs.*.effects[].site", MS_T_NAME, .ref = "sites",
+     .doc = "Only at lesions of this site (for example bone); default: every site."},
+    {"drugs.*.effects[].from", MS_T_NAME, .ref = "states",
+     .doc = "Transition effects: the state the blocked transition leaves."},
+    {"drugs.*.effects[].to", MS_T_NAME, .ref = "states",
+     .doc = "Transition effects: the state the blocked transition enters."},
+    {"drugs.*.effects[].factor", MS_T_NAME, .ref = "factors",
+     .doc = "Factor effects: the factor acted on."},
     {"drugs.*.effects[].max_kill", MS_T_NUMBER, MS_DIM_RATE, NONNEGATIVE,
      .doc = "For target death: the added death rate at saturating concentration."},
     {"drugs.*.effects[].max_block", MS_T_NUMBER, MS_DIM_FRACTION, UNIT_INTERVAL,
-     .doc = "For target division: the fraction of divisions blocked at saturation."},
+     .doc = "For targets division, transition, shedding and factor: the fraction of the rate "
+            "blocked at saturation."},
+    {"drugs.*.effects[].max_induction", MS_T_NUMBER, MS_DIM_NONE, NONNEGATIVE,
+     .doc = "For target factor: production induced at saturation, in factor level per day "
+            "(for example stromal TNF-alpha induced by chemotherapy)."},
     {"drugs.*.effects[].ec50", MS_T_NUMBER, MS_DIM_CONC, REQUIRED_POSITIVE,
      .doc = "Concentration of half the maximal effect, for cells without resistance loci."},
     {"drugs.*.effects[].hill", MS_T_NUMBER, MS_DIM_NONE, POSITIVE, .def = "1",
      .doc = "Hill coefficient."},
+    {"drugs.*.effects[].state_resistance", MS_T_MAP, .ref = "states",
+     .doc = "Factors on the EC50 of cells in the named states (adaptive resistance, for "
+            "example a drug-tolerant state); 1 for states not listed."},
+    {"drugs.*.effects[].state_resistance.*", MS_T_NUMBER, MS_DIM_NONE, POSITIVE,
+     .doc = "EC50 factor for cells in this state."},
+
+    /* ------------------------------------------------------------ therapy */
+    {"therapy", MS_T_SECTION, .doc = "Rules that apply to every regimen."},
+    {"therapy.combination", MS_T_ENUM, .def = "bliss", .choices = "bliss|additive",
+     .doc = "How blocked fractions b_i of one rate combine: bliss, 1 - prod(1 - b_i) (Bliss "
+            "independence); additive, min(1, sum b_i). Kill rates always add: independent "
+            "hazards, which is Bliss independence in continuous time."},
+
+    /* ------------------------------------------------------------ patient */
+    {"patient", MS_T_SECTION,
+     .doc = "Covariates of the virtual patient, for doses by body weight or surface area."},
+    {"patient.weight", MS_T_NUMBER, MS_DIM_MASS, POSITIVE, .def = "70 kg", .doc = "Body weight."},
+    {"patient.height", MS_T_NUMBER, MS_DIM_LENGTH, POSITIVE, .def = "170 cm",
+     .doc = "Height; with the weight it gives the body surface area by Mosteller's formula, "
+            "sqrt(height[cm] weight[kg] / 3600) m2."},
 
     /* ------------------------------------------------------------ engine */
     {"engine", MS_T_SECTION,
@@ -299,27 +333,65 @@ const ms_field ms_schema[] = {
      .doc = "Longest step. Bounds the error of treating lineages that arise within a step "
             "as not mutating again before its end."},
 
+    /* ------------------------------------------------------------ regimens */
+    {"regimens", MS_T_MAP,
+     .doc = "Named regimens: dosing records in the pharmacometrics idiom, repeated in "
+            "cycles. Lines of therapy of the arms give them (docs/therapy.md)."},
+    {"regimens.*", MS_T_SECTION, .doc = "One regimen."},
+    {"regimens.*.doses", MS_T_LIST, .flags = MS_REQUIRED,
+     .doc = "The dosing records of one cycle, times from the cycle's start."},
+    {"regimens.*.doses[]", MS_T_SECTION, .doc = "One dosing record."},
+    {"regimens.*.doses[].drug", MS_T_NAME, .flags = MS_REQUIRED, .ref = "drugs",
+     .doc = "The drug given."},
+    {"regimens.*.doses[].amount", MS_T_NUMBER, MS_DIM_MASS, POSITIVE,
+     .doc = "Amount per dose. Exactly one of amount, amount_per_kg and amount_per_m2."},
+    {"regimens.*.doses[].amount_per_kg", MS_T_NUMBER, MS_DIM_PER_KG, POSITIVE,
+     .doc = "Amount per dose per kg of `patient.weight`."},
+    {"regimens.*.doses[].amount_per_m2", MS_T_NUMBER, MS_DIM_PER_M2, POSITIVE,
+     .doc = "Amount per dose per m2 of body surface area (from `patient`)."},
+    {"regimens.*.doses[].start", MS_T_NUMBER, MS_DIM_TIME, NONNEGATIVE, .def = "0",
+     .doc = "Time of the first dose after the cycle starts."},
+    {"regimens.*.doses[].interval", MS_T_NUMBER, MS_DIM_TIME, POSITIVE,
+     .doc = "Time between doses (NONMEM II); required when `additional` > 0."},
+    {"regimens.*.doses[].additional", MS_T_INTEGER, MS_DIM_NONE, NONNEGATIVE, .def = "0",
+     .doc = "Doses after the first (NONMEM ADDL)."},
+    {"regimens.*.doses[].infusion", MS_T_NUMBER, MS_DIM_TIME, NONNEGATIVE, .def = "0",
+     .doc = "Infusion duration; 0 gives a bolus."},
+    {"regimens.*.cycles", MS_T_INTEGER, MS_DIM_NONE, AT_LEAST(1), .def = "1",
+     .doc = "Number of cycles: the doses repeat every `cycle_length`, this many times."},
+    {"regimens.*.cycle_length", MS_T_NUMBER, MS_DIM_TIME, POSITIVE,
+     .doc = "Time from one cycle's start to the next; required when `cycles` > 1."},
+
     /* ------------------------------------------------------------ arms */
     {"arms", MS_T_MAP,
-     .doc = "Treatment arms by name, each a dosing schedule that starts at surgery (at "
-            "diagnosis when there is no surgery); `metasim run --arm NAME` simulates one."},
+     .doc = "Treatment arms by name, each a sequence of lines of therapy; `metasim run --arm "
+            "NAME` simulates one, `metasim trial` all. An arm is assigned at surgery (at "
+            "diagnosis when there is no surgery)."},
     {"arms.*", MS_T_SECTION, .doc = "One arm."},
-    {"arms.*.doses", MS_T_LIST, .flags = MS_REQUIRED,
-     .doc = "Dosing records in the pharmacometrics idiom; an empty list is an untreated "
-            "control arm."},
-    {"arms.*.doses[]", MS_T_SECTION, .doc = "One dosing record."},
-    {"arms.*.doses[].drug", MS_T_NAME, .flags = MS_REQUIRED, .ref = "drugs",
-     .doc = "The drug given."},
-    {"arms.*.doses[].amount", MS_T_NUMBER, MS_DIM_MASS, REQUIRED_POSITIVE,
-     .doc = "Amount per dose."},
-    {"arms.*.doses[].start", MS_T_NUMBER, MS_DIM_TIME, NONNEGATIVE, .def = "0",
-     .doc = "Time of the first dose after the arm's treatment starts."},
-    {"arms.*.doses[].interval", MS_T_NUMBER, MS_DIM_TIME, POSITIVE,
-     .doc = "Time between doses (NONMEM II); required when `additional` > 0."},
-    {"arms.*.doses[].additional", MS_T_INTEGER, MS_DIM_NONE, NONNEGATIVE, .def = "0",
-     .doc = "Doses after the first (NONMEM ADDL)."},
-    {"arms.*.doses[].infusion", MS_T_NUMBER, MS_DIM_TIME, NONNEGATIVE, .def = "0",
-     .doc = "Infusion duration; 0 gives a bolus."},
+    {"arms.*.lines", MS_T_LIST, .flags = MS_REQUIRED,
+     .doc = "Lines of therapy; an empty list is an untreated control arm."},
+    {"arms.*.lines[]", MS_T_SECTION, .doc = "One line of therapy."},
+    {"arms.*.lines[].regimen", MS_T_NAME, .flags = MS_REQUIRED, .ref = "regimens",
+     .doc = "The regimen given."},
+    {"arms.*.lines[].start", MS_T_ENUM, .flags = MS_REQUIRED,
+     .choices = "diagnosis|surgery|relapse|progression",
+     .doc = "The clinical event the line starts from: diagnosis, surgery, the first relapse, "
+            "or the first progression (RECIST 1.1, docs/clinic.md) detected after the "
+            "previous line started."},
+    {"arms.*.lines[].delay", MS_T_NUMBER, MS_DIM_TIME, NONNEGATIVE, .def = "0",
+     .doc = "Time from that event to the first cycle."},
+    {"arms.*.lines[].stop_after", MS_T_NUMBER, MS_DIM_TIME, POSITIVE,
+     .doc = "Stop this long after the line started (for example 2 y of adjuvant therapy); "
+            "default: when the regimen's cycles are done."},
+    {"arms.*.lines[].stop_at", MS_T_ENUM, .def = "none", .choices = "none|relapse|progression",
+     .doc = "Stop at the first relapse, or at the first progression, detected after the line "
+            "started."},
+    {"arms.*.lines[].pause_below", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE,
+     .doc = "Adaptive therapy: pause dosing when the tumour burden falls below this; needs "
+            "`resume_above`."},
+    {"arms.*.lines[].resume_above", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE,
+     .doc = "Adaptive therapy: while paused, restart the regimen from its first cycle when "
+            "the burden rises above this."},
 };
 
 const size_t ms_schema_count = sizeof ms_schema / sizeof ms_schema[0];
@@ -423,12 +495,20 @@ char *metasim_schema_reference(void)
         "error. A month is 365.25/12 days and a year 365.25 days.\n\n"
         "| kind | canonical | accepted |\n|---|---|---|\n",
         METASIM_VERSION_STRING);
-    static const ms_dim dims[] = {MS_DIM_TIME,   MS_DIM_RATE,  MS_DIM_MASS,
-                                  MS_DIM_VOLUME, MS_DIM_FLOW,  MS_DIM_CONC,
-                                  MS_DIM_LENGTH, MS_DIM_CELLS, MS_DIM_FRACTION};
-    static const char *const dim_names[] = {"time",   "rate",      "mass",
-                                            "volume", "clearance", "concentration",
-                                            "length", "cells",     "fraction"};
+    static const ms_dim dims[] = {MS_DIM_TIME,   MS_DIM_RATE,  MS_DIM_MASS,    MS_DIM_VOLUME,
+                                  MS_DIM_FLOW,   MS_DIM_CONC,  MS_DIM_LENGTH,  MS_DIM_PER_KG,
+                                  MS_DIM_PER_M2, MS_DIM_CELLS, MS_DIM_FRACTION};
+    static const char *const dim_names[] = {"time",
+                                            "rate",
+                                            "mass",
+                                            "volume",
+                                            "clearance",
+                                            "concentration",
+                                            "length",
+                                            "dose per weight",
+                                            "dose per surface area",
+                                            "cells",
+                                            "fraction"};
     for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++)
         ms_strbuf_printf(&sb, "| %s | %s | %s |\n", dim_names[i],
                          *ms_units_canonical(dims[i]) ? ms_units_canonical(dims[i]) : "1",
@@ -455,13 +535,19 @@ char *metasim_schema_reference(void)
     ms_strbuf_puts(
         &sb,
         "\n## Rules across fields\n\n"
-        "- `primary.site` names a declared site; `arms.<name>.doses[].drug` a declared drug;\n"
+        "- `primary.site` names a declared site; `regimens.<name>.doses[].drug` a declared drug;\n"
         "  the keys of `sites.<name>.division` and `sites.<name>.death` declared states.\n"
         "- `sites.<name>.capacity` is required when the site's growth is logistic or Gompertz.\n"
         "- The `blood_flow` shares of all sites add up to at most 1.\n"
         "- `drugs.<name>.pk.absorption_rate` is required for the oral route;\n"
         "  `peripheral_volume` and `intercompartmental_clearance` for two compartments.\n"
-        "- `arms.<name>.doses[].interval` is required when `additional` is above 0.\n"
+        "- `regimens.<name>.doses[].interval` is required when `additional` is above 0, and\n"
+        "  infusions are shorter than the interval; a dose names exactly one of `amount`,\n"
+        "  `amount_per_kg` and `amount_per_m2`; `cycle_length` is required for several cycles\n"
+        "  and is at least as long as one cycle's doses.\n"
+        "- A line starting at surgery needs `clinic.surgery`; a line starting or stopping at\n"
+        "  relapse or progression needs `clinic.scans`; `pause_below` and `resume_above` come\n"
+        "  together, with `pause_below` < `resume_above`.\n"
         "- State names are unique; `cycling` and `dormant` always exist.\n"
         "- A transition goes between two different states, and each pair appears once per site.\n"
         "- At most 64 loci.\n"
@@ -470,8 +556,9 @@ char *metasim_schema_reference(void)
         "  homing names none of them.\n"
         "- `clinic.scans` periods follow each other: each `until` is later than the one before.\n"
         "- Lymph flows only to regional sites, and their shares add up to at most 1.\n"
-        "- A death effect names max_kill and no max_block; a division effect max_block and no\n"
-        "  max_kill.\n"
+        "- A death effect names max_kill; division, transition and shedding effects name\n"
+        "  max_block; a factor effect names max_block, max_induction or both; a transition\n"
+        "  effect names `from` and `to` (a declared transition), a factor effect `factor`.\n"
         "- Circulating cells land at a site with probability proportional to its `blood_flow`\n"
         "  times the clone's tropism; landing at the primary's site joins the primary\n"
         "  (self-seeding).\n");

@@ -48,6 +48,8 @@ static const unit volume_units[] = {{"uL", 1e-6}, {"mL", 1e-3}, {"ml", 1e-3}, {"
 static const unit conc_units[] = {{"ng/mL", 1e-3}, {"ug/L", 1e-3}, {"ug/mL", 1}, {"mg/L", 1},
                                   {"mg/mL", 1e3},  {"g/L", 1e3},   {NULL, 0}};
 static const unit length_units[] = {{"um", 1e-4}, {"mm", 0.1}, {"cm", 1}, {NULL, 0}};
+static const unit per_kg_units[] = {{"ug/kg", 1e-3}, {"mg/kg", 1}, {"g/kg", 1e3}, {NULL, 0}};
+static const unit per_m2_units[] = {{"ug/m2", 1e-3}, {"mg/m2", 1}, {"g/m2", 1e3}, {NULL, 0}};
 static const unit cell_units[] = {{"cells", 1}, {"cell", 1}, {NULL, 0}};
 static const unit fraction_units[] = {{"%", 0.01}, {NULL, 0}};
 
@@ -61,6 +63,8 @@ const char *ms_units_canonical(ms_dim dim)
     case MS_DIM_FLOW: return "L/d";
     case MS_DIM_CONC: return "mg/L";
     case MS_DIM_LENGTH: return "cm";
+    case MS_DIM_PER_KG: return "mg/kg";
+    case MS_DIM_PER_M2: return "mg/m2";
     case MS_DIM_CELLS: return "cells";
     case MS_DIM_FRACTION:
     case MS_DIM_NONE: return "";
@@ -78,6 +82,8 @@ const char *ms_units_accepted(ms_dim dim)
     case MS_DIM_FLOW: return "mL/min, mL/h, L/h, L/d";
     case MS_DIM_CONC: return "ng/mL, ug/L, ug/mL, mg/L, mg/mL, g/L";
     case MS_DIM_LENGTH: return "um, mm, cm";
+    case MS_DIM_PER_KG: return "ug/kg, mg/kg, g/kg";
+    case MS_DIM_PER_M2: return "ug/m2, mg/m2, g/m2";
     case MS_DIM_CELLS: return "cells";
     case MS_DIM_FRACTION: return "%";
     case MS_DIM_NONE: return "none";
@@ -95,6 +101,8 @@ static const char *dim_word(ms_dim dim)
     case MS_DIM_FLOW: return "clearance";
     case MS_DIM_CONC: return "concentration";
     case MS_DIM_LENGTH: return "length";
+    case MS_DIM_PER_KG: return "dose per body weight";
+    case MS_DIM_PER_M2: return "dose per body surface area";
     case MS_DIM_CELLS: return "cell count";
     case MS_DIM_FRACTION: return "fraction";
     case MS_DIM_NONE: return "plain number";
@@ -159,6 +167,8 @@ static int unit_factor(ms_dim dim, const char *u, size_t len, double *factor)
     case MS_DIM_FLOW: return flow_factor(u, len, factor);
     case MS_DIM_CONC: return lookup(conc_units, u, len, factor);
     case MS_DIM_LENGTH: return lookup(length_units, u, len, factor);
+    case MS_DIM_PER_KG: return lookup(per_kg_units, u, len, factor);
+    case MS_DIM_PER_M2: return lookup(per_m2_units, u, len, factor);
     case MS_DIM_CELLS: return lookup(cell_units, u, len, factor);
     case MS_DIM_FRACTION: return lookup(fraction_units, u, len, factor);
     case MS_DIM_NONE: return -1;

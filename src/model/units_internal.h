@@ -18,6 +18,8 @@ typedef enum ms_dim {
     MS_DIM_FLOW,     /* canonical: L/d (clearance) */
     MS_DIM_CONC,     /* canonical: mg/L */
     MS_DIM_LENGTH,   /* canonical: cm */
+    MS_DIM_PER_KG,   /* a dose per body weight, canonical: mg/kg */
+    MS_DIM_PER_M2,   /* a dose per body surface area, canonical: mg/m2 */
 } ms_dim;
 
 /* Parses `text` as a finite number followed by an optional unit of dimension `dim` and stores

@@ -80,6 +80,7 @@ uint32_t ms_patient_add_lesion(ms_patient *p, uint32_t site, uint32_t parent, do
                                  .parent = parent,
                                  .founder_clone = founder_clone,
                                  .founded = founded,
+                                 .detected = NAN,
                                  .factors = factors};
     return id;
 }

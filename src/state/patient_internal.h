@@ -30,7 +30,8 @@ typedef struct ms_lesion {
     uint32_t site;
     uint32_t parent; /* the lesion that seeded this one, or MS_NONE */
     uint32_t founder_clone;
-    double founded; /* d */
+    double founded;  /* d */
+    double detected; /* d: first seen on imaging by the clinic, NaN before */
     ms_comp *comps;
     size_t n_comps, cap_comps;
     uint64_t total;  /* sum of comps[].n, kept in step by every update */

@@ -652,7 +652,7 @@ START_TEST(test_luria_delbrueck)
             ck_assert(why == METASIM_STOP_EXTINCT || why == METASIM_STOP_SIZE);
             if (why == METASIM_STOP_SIZE) {
                 mutant_count c = {s, 0};
-                metasim_writer_t w = {&c, count_resistant, NULL};
+                metasim_writer_t w = {.user = &c, .sample = count_resistant};
                 ck_assert_int_eq(metasim_sim_snapshot(s, &w), 0);
                 x[n++] = c.resistant;
                 overshoot += metasim_sim_cells(s) / LD_M - 1;
@@ -922,7 +922,7 @@ static int cd_check(const char *label, const char *eng_name, const char *eng_yam
         metasim_sim_t *s = sim_new(m, seed, i, 0);
         sim_run(s, t);
         cd_count c = {0, 0};
-        metasim_writer_t w = {&c, count_states, NULL};
+        metasim_writer_t w = {.user = &c, .sample = count_states};
         ck_assert_int_eq(metasim_sim_snapshot(s, &w), 0);
         sc += c.cycling;
         sd += c.dormant;

@@ -45,7 +45,8 @@ static int by_value(const void *a, const void *b)
     "clinic: {lethal_cells: 1e15}\n"                                                               \
     "drugs: {k: {pk: {half_life: 1e6 d, volume: 1 L},"                                             \
     " effects: [{target: death, max_kill: 1 /d, ec50: 1e-9 mg/L}]}}\n"                             \
-    "arms: {on: {doses: [{drug: k, amount: 1000 mg}]}}\n"                                          \
+    "regimens: {once: {doses: [{drug: k, amount: 1000 mg}]}}\n"                                    \
+    "arms: {on: {lines: [{regimen: once, start: diagnosis}]}}\n"                                   \
     "engine: {exact_below: " exact_below "}\n"
 
 START_TEST(test_eradication_time)

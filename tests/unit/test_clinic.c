@@ -52,7 +52,7 @@ START_TEST(test_no_spread_no_relapse)
         /* Cells are conserved through surgery: the event reports what it removed, the same
          * number the counters hold, and nothing is left. */
         double removed = -1;
-        metasim_writer_t w = {&removed, NULL, on_surgery};
+        metasim_writer_t w = {.user = &removed, .event = on_surgery};
         metasim_sim_options_t o = {.seed = 31, .patient = patient, .writer = &w};
         ck_assert_int_eq(metasim_sim_create(m, &o, &s), 0);
         ck_assert_int_eq(metasim_sim_run(s, 730.5, 0), METASIM_STOP_EXTINCT);

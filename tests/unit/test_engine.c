@@ -79,7 +79,7 @@ static const char growth[] = "scenario: {name: g}\ntime: {horizon: 100}\n"
                              "sites: {t: {division: {cycling: 1}, death: {cycling: 0.4}}}\n"
                              "primary: {site: t, initial_cells: 5}\n"
                              "loci: {r: {mutation_probability: 1e-3}}\n"
-                             "arms: {a: {doses: []}, b: {doses: []}}\n";
+                             "arms: {a: {lines: []}, b: {lines: []}}\n";
 
 START_TEST(test_same_key_same_history)
 {
@@ -242,7 +242,7 @@ START_TEST(test_decimated_samples)
                               "sites: {t: {division: {cycling: 0.1}, death: {cycling: 0.1}}}\n"
                               "primary: {site: t, initial_cells: 1000}\n");
     double seen[2] = {-1, 0};
-    metasim_writer_t w = {seen, count_times, NULL};
+    metasim_writer_t w = {.user = seen, .sample = count_times};
     metasim_sim_options_t o = {.seed = 1, .writer = &w};
     metasim_sim_t *s = NULL;
     ck_assert_int_eq(metasim_sim_create(m, &o, &s), 0);

@@ -81,9 +81,18 @@ START_TEST(test_breast_demo_values)
     ck_assert_double_eq(m->drugs[0].clearance_q, 1200);
     ck_assert_int_eq(m->drugs[0].pk_model, MS_PK_TWO_COMPARTMENT);
     ck_assert_uint_eq(m->n_arms, 2);
-    ck_assert_uint_eq(m->arms[0].n_doses, 0);
-    ck_assert_uint_eq(m->arms[1].doses[0].additional, 3);
-    ck_assert_double_eq_tol(m->arms[1].doses[0].infusion, 15.0 / 1440, 1e-15);
+    ck_assert_uint_eq(m->arms[0].n_lines, 0);
+    ck_assert_uint_eq(m->arms[1].n_lines, 1);
+    ck_assert_int_eq(m->arms[1].lines[0].start, MS_ANCHOR_SURGERY);
+    ck_assert_double_eq(m->arms[1].lines[0].delay, 28);
+    const ms_regimen *reg = &m->regimens[m->arms[1].lines[0].regimen];
+    ck_assert_uint_eq(reg->cycles, 4);
+    ck_assert_double_eq(reg->cycle_length, 21);
+    ck_assert_int_eq(reg->doses[0].basis, MS_DOSE_PER_M2);
+    ck_assert_double_eq(reg->doses[0].amount, 60);
+    ck_assert_double_eq_tol(reg->doses[0].infusion, 15.0 / 1440, 1e-15);
+    /* Mosteller: sqrt(170 cm x 70 kg / 3600) = 1.8181 m2, the defaults. */
+    ck_assert_double_eq_tol(m->surface, sqrt(170.0 * 70 / 3600), 1e-12);
     ck_assert_ptr_nonnull(strstr(metasim_model_summary(m), "breast_demo"));
     ck_assert_ptr_nonnull(strstr(metasim_model_source(m), "name: breast_demo"));
     metasim_model_destroy(m);
@@ -150,8 +159,8 @@ START_TEST(test_cross_field_rules)
     metasim_model_destroy(load_bad(
         "scenario: {name: a}\ntime: {horizon: 1}\nsites: {b: {}}\nprimary: {site: b}\n"
         "drugs: {x: {pk: {half_life: 1 d, volume: 1 L}}}\n"
-        "arms: {a: {doses: [{drug: x, amount: 5 mg, additional: 2}]}}\n",
-        METASIM_E_INVALID, "arms.a.doses[0].additional: repeated doses need an 'interval'"));
+        "regimens: {a: {doses: [{drug: x, amount: 5 mg, additional: 2}]}}\n",
+        METASIM_E_INVALID, "regimens.a.doses[0].additional: repeated doses need an 'interval'"));
     metasim_model_destroy(
         load_bad("scenario: {name: a}\ntime: {horizon: 1}\nstates: [stem, stem]\nsites: {b: {}}\n"
                  "primary: {site: b}\n",

@@ -50,7 +50,7 @@ static ms_pk *make(const ms_drug *d, const ms_dose *doses, size_t n, double t0)
 {
     ms_strbuf why = {0};
     ms_pk *pk = NULL;
-    int rc = ms_pk_create(d, doses, n, 0, t0, &pk, &why);
+    int rc = ms_pk_create(d, doses, n, 0, t0, INFINITY, &pk, &why);
     ck_assert_msg(rc == 0, "ms_pk_create: %d %s", rc, ms_strbuf_str(&why));
     ck_assert_ptr_nonnull(pk);
     ms_strbuf_free(&why);
@@ -499,7 +499,7 @@ static int create_fails(const ms_drug *d, const ms_dose *doses, size_t n, const 
 {
     ms_strbuf why = {0};
     ms_pk *pk = (ms_pk *)1;
-    int rc = ms_pk_create(d, doses, n, 0, 0, &pk, &why);
+    int rc = ms_pk_create(d, doses, n, 0, 0, INFINITY, &pk, &why);
     ck_assert_ptr_null(pk);
     ck_assert_msg(strstr(ms_strbuf_str(&why), needle), "message '%s' lacks '%s'",
                   ms_strbuf_str(&why), needle);

@@ -18,6 +18,8 @@
 #define MAX_EVENT_LINES 40
 /* Lesions listed in the closing summary. */
 #define MAX_LESION_LINES 20
+/* Doses printed; the rest are counted (every dose is in the results database). */
+#define MAX_DOSE_LINES 24
 
 typedef struct timeline {
     const metasim_model_t *model;
@@ -26,6 +28,8 @@ typedef struct timeline {
     unsigned event_lines;
     unsigned long long events_untold;
     unsigned long long lesions_untold; /* lesion foundings, shown with --verbose */
+    unsigned dose_lines;
+    unsigned long long doses_untold;
     bool verbose;
     bool quiet;
 } timeline;
@@ -56,7 +60,18 @@ static int on_event(void *user, const metasim_event_t *e)
                e->value);
         return 0;
     case METASIM_EVENT_THERAPY:
-        printf("%12.2f  %10s  treatment starts: arm %s\n", e->time, "", e->detail);
+        printf("%12.2f  %10s  therapy: %s\n", e->time, "", e->detail);
+        return 0;
+    case METASIM_EVENT_PROGRESSION:
+        printf("%12.2f  %10s  progression (RECIST 1.1): %s\n", e->time, "", e->detail);
+        return 0;
+    case METASIM_EVENT_DOSE:
+        if (tl->dose_lines == MAX_DOSE_LINES) {
+            tl->doses_untold++;
+            return 0;
+        }
+        tl->dose_lines++;
+        printf("%12.2f  %10s  dose: %s %.4g mg, %s\n", e->time, "", e->site, e->value, e->detail);
         return 0;
     case METASIM_EVENT_EXTINCT: return 0;
     case METASIM_EVENT_CLONE:
@@ -292,7 +307,7 @@ int cmd_run(const cli_args *args)
         metasim_model_destroy(model);
         return CLI_FAILURE;
     }
-    metasim_writer_t writer = {&tl, on_sample, on_event};
+    metasim_writer_t writer = {.user = &tl, .sample = on_sample, .event = on_event};
     metasim_sim_options_t opt = {
         .seed = seed, .patient = (unsigned)patient, .writer = &writer, .arm = arm};
     metasim_sim_t *sim = NULL;
@@ -337,6 +352,9 @@ int cmd_run(const cli_args *args)
         if (tl.lesions_untold)
             printf("%12s  %10s  (%llu lesions were founded; --verbose lists them)\n", "", "",
                    tl.lesions_untold);
+        if (tl.doses_untold)
+            printf("%12s  %10s  (%llu more doses were given; --db records every one)\n", "", "",
+                   tl.doses_untold);
         printf("%12.2f  %10.3g  %s\n", metasim_sim_time(sim), metasim_sim_cells(sim),
                stop_words(rc));
         summarise(sim, model);
