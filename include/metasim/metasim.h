@@ -301,22 +301,26 @@ METASIM_API double metasim_sim_factor(const metasim_sim_t *sim, size_t lesion, s
 /* The patient's clinical course so far (docs/clinic.md). Times in days from the first tumour
  * cell; a time is NaN when the event has not happened. */
 typedef struct metasim_clinical {
-    double diagnosis;         /* time of diagnosis */
-    int t_stage;              /* 1-3 from the primary's diameter at diagnosis (0 = not found) */
-    int n_stage;              /* 0-3 from involved regional nodes at surgery (at diagnosis if
-                                 there is no surgery) */
-    int m_stage;              /* 1 when a distant lesion was detectable at diagnosis */
-    double primary_diameter;  /* cm, at diagnosis */
-    double surgery;           /* time of surgery */
-    double relapse;           /* time the first relapse was detected */
-    int relapse_local;        /* the first relapse included a lesion at the primary's site */
-    int relapse_distant;      /* ... a lesion at any other non-regional site */
-    const char *relapse_site; /* site of the largest lesion of the first relapse, or NULL;
-                                 the model's string, valid as long as the model */
-    double death;             /* time of death from the tumour */
-    double progression;       /* time of the first progression (RECIST 1.1 at a scan) */
-    double assigned;          /* time the arm was assigned (surgery, or diagnosis) */
-    double treatment;         /* time the first line of therapy started */
+    double diagnosis;          /* time of diagnosis */
+    int t_stage;               /* 1-3 from the primary's diameter at diagnosis (0 = not found) */
+    int n_stage;               /* 0-3 from involved regional nodes at surgery (at diagnosis if
+                                  there is no surgery) */
+    int m_stage;               /* 1 when a distant lesion was detectable at diagnosis */
+    double primary_diameter;   /* cm, at diagnosis */
+    double surgery;            /* time of surgery */
+    double relapse;            /* time the first relapse was detected */
+    int relapse_local;         /* the first relapse included a lesion at the primary's site */
+    int relapse_distant;       /* ... a lesion at any other non-regional site */
+    const char *relapse_site;  /* site of the largest lesion of the first relapse, or NULL;
+                                  the model's string, valid as long as the model */
+    double death;              /* time of death from the tumour */
+    double progression;        /* time of the first progression (RECIST 1.1 at a scan) */
+    const char *relapse_cause; /* why the first relapse's largest lesion grew (docs/clinic.md):
+                                  "acquired resistance", "pre-existing resistance", "dormancy
+                                  escape", "adaptive state", "microenvironment protection",
+                                  "no resistance"; NULL before a relapse; static storage */
+    double assigned;           /* time the arm was assigned (surgery, or diagnosis) */
+    double treatment;          /* time the first line of therapy started */
 } metasim_clinical_t;
 
 METASIM_API int metasim_sim_clinical(const metasim_sim_t *sim, metasim_clinical_t *clinical);
@@ -351,12 +355,23 @@ METASIM_API size_t metasim_sim_lesions(const metasim_sim_t *sim);
 METASIM_API int metasim_sim_lesion_info(const metasim_sim_t *sim, size_t lesion,
                                         metasim_lesion_info_t *info);
 
+/* Where a clone's drug resistance came from. */
+typedef enum metasim_resistance {
+    METASIM_RESISTANCE_NONE = 0,         /* it carries no locus that shifts an EC50 */
+    METASIM_RESISTANCE_PRE_EXISTING = 1, /* its first resistance locus arose before the first
+                                            line of therapy started (or none has started) */
+    METASIM_RESISTANCE_ACQUIRED = 2,     /* ... arose during treatment */
+} metasim_resistance_t;
+
 /* One clone of the lineage. */
 typedef struct metasim_clone_info {
-    unsigned parent;         /* index of the clone it arose from; itself for the founder */
-    unsigned origin_lesion;  /* lesion where it arose */
-    double born;             /* d */
-    unsigned long long loci; /* bit k set: locus k mutated (metasim_model_locus_name()) */
+    unsigned parent;                 /* index of the clone it arose from; itself for the founder */
+    unsigned origin_lesion;          /* lesion where it arose */
+    double born;                     /* d */
+    unsigned long long loci;         /* bit k set: locus k mutated (metasim_model_locus_name()) */
+    metasim_resistance_t resistance; /* provenance of its resistance (docs/therapy.md) */
+    double resistant_since;          /* d: birth of the ancestor (or itself) that first carried a
+                                        resistance locus; NaN without resistance */
 } metasim_clone_info_t;
 
 /* Fills *info for clone `clone` (0 <= clone < metasim_sim_clones()); METASIM_E_ARG otherwise. */
@@ -531,9 +546,8 @@ METASIM_API int metasim_results_summary(metasim_results_t *results, char **text)
  * METASIM_E_IO (an unreadable input, or the output cannot be written), METASIM_E_NOMEM. When
  * `message` is not NULL it receives the message on failure (the caller frees it with
  * metasim_free()), else NULL. */
-METASIM_API int metasim_results_merge(const char *path, const char *const *inputs,
-                                      size_t n_inputs, int overwrite, const char *command_line,
-                                      char **message);
+METASIM_API int metasim_results_merge(const char *path, const char *const *inputs, size_t n_inputs,
+                                      int overwrite, const char *command_line, char **message);
 
 /* The message of the last failure on this handle ("" when none, and for NULL). */
 METASIM_API const char *metasim_results_errmsg(const metasim_results_t *results);
@@ -609,23 +623,23 @@ typedef struct metasim_trial_progress {
 
 /* A trial's options. Zero-initialise, then set what differs from the defaults. */
 typedef struct metasim_trial_options {
-    const char *path;               /* the results database (required) */
-    unsigned long long seed;        /* master seed */
-    unsigned patients;              /* N, the trial's patients 0 .. N-1 (required, >= 1) */
-    unsigned threads;               /* simulation threads; 0 means 1 */
-    metasim_trial_design_t design;  /* METASIM_DESIGN_PAIRED by default */
-    const double *allocation;       /* randomised design: one weight > 0 per arm, in the
-                                       model's order (read during the call); NULL = equal */
-    unsigned series;                /* samples (time series) are written for patients with
-                                       index < series only; events and end states for all */
-    unsigned shard, shards;         /* run only the patients with index % shards == shard;
-                                       shards 0 or 1 = all (merge shards with
-                                       metasim_results_merge()) */
-    int overwrite;                  /* replace an existing `path` */
-    int resume;                     /* continue the run left in `path`.partial (same model text,
-                                       seed, patients, design, allocation, series and shard, or
-                                       METASIM_E_INVALID) after its last complete patient */
-    const char *command_line;       /* recorded as provenance; may be NULL */
+    const char *path;                /* the results database (required) */
+    unsigned long long seed;         /* master seed */
+    unsigned patients;               /* N, the trial's patients 0 .. N-1 (required, >= 1) */
+    unsigned threads;                /* simulation threads; 0 means 1 */
+    metasim_trial_design_t design;   /* METASIM_DESIGN_PAIRED by default */
+    const double *allocation;        /* randomised design: one weight > 0 per arm, in the
+                                        model's order (read during the call); NULL = equal */
+    unsigned series;                 /* samples (time series) are written for patients with
+                                        index < series only; events and end states for all */
+    unsigned shard, shards;          /* run only the patients with index % shards == shard;
+                                        shards 0 or 1 = all (merge shards with
+                                        metasim_results_merge()) */
+    int overwrite;                   /* replace an existing `path` */
+    int resume;                      /* continue the run left in `path`.partial (same model text,
+                                        seed, patients, design, allocation, series and shard, or
+                                        METASIM_E_INVALID) after its last complete patient */
+    const char *command_line;        /* recorded as provenance; may be NULL */
     unsigned long long max_patients; /* stop after writing this many patients in this call and
                                         keep the partial file for `resume`; 0 = no limit */
     /* Called by the calling thread after each patient is written (may be NULL). Returning

@@ -321,7 +321,8 @@ int ms_therapy_update(metasim_sim_t *s)
                    s->p.t >= s->segs[run->segment].finish) {
             run->status = MS_LINE_DONE;
             run->segment = SIZE_MAX;
-            rc = report(s, k + 1, "line %zu (%s) completes", k + 1, regimen);
+            if ((rc = report_doses(s)) == 0) /* its last dose first */
+                rc = report(s, k + 1, "line %zu (%s) completes", k + 1, regimen);
         }
     }
     return rc ? rc : report_doses(s);

@@ -181,6 +181,34 @@ static int operate(metasim_sim_t *s)
     return w->event(w->user, &e) ? METASIM_E_IO : 0;
 }
 
+/* Why a relapsing lesion grew, read from its largest compartment and its history, first
+ * match wins: the provenance of its clone's resistance; a founding cell that arrived dormant
+ * (dormancy escape); cells in a state other than cycling and dormant (adaptive state); factor
+ * modifiers that lower its cells' death (microenvironment protection); else none. */
+static const char *relapse_cause(metasim_sim_t *s, const ms_lesion *l)
+{
+    const ms_comp *top = NULL;
+    for (size_t k = 0; k < l->n_comps; k++)
+        if (!top || l->comps[k].n > top->n)
+            top = &l->comps[k];
+    double since;
+    switch (top ? ms_engine_provenance(s, top->clone, &since) : METASIM_RESISTANCE_NONE) {
+    case METASIM_RESISTANCE_ACQUIRED: return "acquired resistance";
+    case METASIM_RESISTANCE_PRE_EXISTING: return "pre-existing resistance";
+    case METASIM_RESISTANCE_NONE: break;
+    }
+    if (l->founder_state == MS_STATE_DORMANT)
+        return "dormancy escape";
+    if (top && top->state != MS_STATE_CYCLING && top->state != MS_STATE_DORMANT)
+        return "adaptive state";
+    if (top) {
+        ms_engine_env(s, l);
+        if (s->env.death[top->state] < 1.0)
+            return "microenvironment protection";
+    }
+    return "no resistance";
+}
+
 /* The first relapse: every remaining lesion at least `threshold` cells. */
 static int look_for_relapse(metasim_sim_t *s, double threshold, const char *how)
 {
@@ -205,6 +233,7 @@ static int look_for_relapse(metasim_sim_t *s, double threshold, const char *how)
         return 0;
     c->out.relapse = s->p.t;
     c->out.relapse_site = m->sites[s->p.lesions[largest].site].name; /* the model's string */
+    c->out.relapse_cause = relapse_cause(s, &s->p.lesions[largest]);
     char detail[96];
     snprintf(detail, sizeof detail, "%s%s%s, largest %.2f cm (%s)",
              c->out.relapse_local ? "local" : "",

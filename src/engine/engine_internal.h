@@ -188,6 +188,9 @@ uint64_t ms_engine_mutate(metasim_sim_t *s, uint64_t parent);
  * reached mid-step with nothing leaping (then s->p.t is that time and the state is exact). */
 int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1);
 
+/* sim.c: where clone `clone`'s resistance came from, and since when (*since, NaN for none). */
+metasim_resistance_t ms_engine_provenance(const metasim_sim_t *s, uint32_t clone, double *since);
+
 /* Reports a new clone to the writer. */
 int ms_engine_clone_event(metasim_sim_t *s, uint32_t clone, uint32_t lesion, double t);
 

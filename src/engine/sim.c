@@ -423,9 +423,39 @@ int metasim_sim_clone_info(const metasim_sim_t *s, size_t clone, metasim_clone_i
     if (!s || !info || clone >= s->p.n_clones)
         return METASIM_E_ARG;
     const ms_clone *c = &s->p.clones[clone];
-    *info = (metasim_clone_info_t){c->parent == MS_NONE ? (unsigned)clone : c->parent,
-                                   c->origin_lesion, c->born, c->loci};
+    *info = (metasim_clone_info_t){.parent = c->parent == MS_NONE ? (unsigned)clone : c->parent,
+                                   .origin_lesion = c->origin_lesion,
+                                   .born = c->born,
+                                   .loci = c->loci};
+    info->resistance = ms_engine_provenance(s, (uint32_t)clone, &info->resistant_since);
     return 0;
+}
+
+/* A bit mask of the loci that shift some drug's EC50. */
+static uint64_t resistance_loci(const metasim_model_t *m)
+{
+    uint64_t mask = 0;
+    for (size_t k = 0; k < m->n_loci; k++)
+        for (size_t d = 0; d < m->n_drugs; d++)
+            if (m->loci[k].resistance[d] != 1.0)
+                mask |= UINT64_C(1) << k;
+    return mask;
+}
+
+metasim_resistance_t ms_engine_provenance(const metasim_sim_t *s, uint32_t clone, double *since)
+{
+    uint64_t mask = resistance_loci(s->model);
+    *since = NAN;
+    if (!(s->p.clones[clone].loci & mask))
+        return METASIM_RESISTANCE_NONE;
+    /* Up the lineage to the first clone whose parent carried no resistance locus. */
+    uint32_t k = clone;
+    while (s->p.clones[k].parent != MS_NONE && (s->p.clones[s->p.clones[k].parent].loci & mask))
+        k = s->p.clones[k].parent;
+    *since = s->p.clones[k].born;
+    double start = s->clinic.out.treatment;
+    return !isnan(start) && *since >= start ? METASIM_RESISTANCE_ACQUIRED
+                                            : METASIM_RESISTANCE_PRE_EXISTING;
 }
 
 unsigned long long metasim_sim_digest(const metasim_sim_t *s)

@@ -101,6 +101,7 @@ int ms_engine_found_lesion(metasim_sim_t *s, uint32_t site, uint32_t parent, uin
     if (id == MS_NONE)
         return METASIM_E_NOMEM;
     uint32_t state = ms_engine_arrival_state(s, site);
+    s->p.lesions[id].founder_state = state;
     s->counts.lesions++;
     int rc = ms_engine_pending(s, id, clone, state, t, 1);
     const metasim_writer_t *w = s->opt.writer;

@@ -30,8 +30,9 @@ typedef struct ms_lesion {
     uint32_t site;
     uint32_t parent; /* the lesion that seeded this one, or MS_NONE */
     uint32_t founder_clone;
-    double founded;  /* d */
-    double detected; /* d: first seen on imaging by the clinic, NaN before */
+    double founded;         /* d */
+    double detected;        /* d: first seen on imaging by the clinic, NaN before */
+    uint32_t founder_state; /* the state its founding cell arrived in */
     ms_comp *comps;
     size_t n_comps, cap_comps;
     uint64_t total;  /* sum of comps[].n, kept in step by every update */
