@@ -14,25 +14,50 @@
 
 #include "io/results_internal.h"
 
-/* The tables in export order, each with the query that exports it (rows by patient, then the
- * table's natural key; meta and endpoints in the order they were written). */
+/* The tables in export order, each with the query that exports it: rows by patient, then arm
+ * (NULL, no arm, first), then the table's natural key; events and endpoints in the order they
+ * happened and were written within a (patient, arm); meta and the statistics in the order
+ * written. The results digest reads the tables marked `digest` with the same queries
+ * (results_merge.c), so their order must not depend on how the file was put together. */
 const ms_results_table ms_results_tables[] = {
-    {"meta", "SELECT key, value FROM meta ORDER BY rowid"},
-    {"patients", "SELECT patient, stop_reason, end_time, cells, shed, lost, colonised,"
-                 " self_seeded, lesions FROM patients ORDER BY patient"},
-    {"lesions", "SELECT patient, lesion, site, parent, founded, founder_clone, final_cells"
-                " FROM lesions ORDER BY patient, lesion"},
-    {"clones", "SELECT patient, clone, parent, born, origin_lesion, loci FROM clones"
-               " ORDER BY patient, clone"},
-    {"events", "SELECT patient, time, kind, lesion, clone, site, detail, value FROM events"
-               " ORDER BY patient, time, rowid"},
-    {"samples", "SELECT patient, time, lesion, site, clone, state, cells FROM samples"
-                " ORDER BY patient, time, lesion, clone, state"},
-    {"clinical", "SELECT patient, diagnosis, t_stage, n_stage, m_stage, primary_diameter,"
+    {"meta", "SELECT key, value FROM meta ORDER BY rowid", false},
+    {"arms", "SELECT arm, number, allocation FROM arms ORDER BY number", false},
+    {"screening", "SELECT patient, enrolled, reason FROM screening ORDER BY patient", true},
+    {"patients", "SELECT patient, arm, stop_reason, end_time, cells, shed, lost, colonised,"
+                 " self_seeded, lesions FROM patients ORDER BY patient, arm",
+     true},
+    {"lesions", "SELECT patient, arm, lesion, site, parent, founded, founder_clone, final_cells"
+                " FROM lesions ORDER BY patient, arm, lesion",
+     true},
+    {"clones", "SELECT patient, arm, clone, parent, born, origin_lesion, loci FROM clones"
+               " ORDER BY patient, arm, clone",
+     true},
+    {"events", "SELECT patient, arm, time, kind, lesion, clone, site, detail, value FROM events"
+               " ORDER BY patient, arm, time, rowid",
+     true},
+    {"samples", "SELECT patient, arm, time, lesion, site, clone, state, cells FROM samples"
+                " ORDER BY patient, arm, time, lesion, clone, state",
+     false},
+    {"clinical", "SELECT patient, arm, diagnosis, t_stage, n_stage, m_stage, primary_diameter,"
                  " surgery, relapse, relapse_local, relapse_distant, relapse_site, death"
-                 " FROM clinical ORDER BY patient"},
-    {"endpoints", "SELECT patient, endpoint, time, status FROM endpoints"
-                  " ORDER BY patient, rowid"},
+                 " FROM clinical ORDER BY patient, arm",
+     true},
+    {"endpoints", "SELECT patient, arm, endpoint, time, status FROM endpoints"
+                  " ORDER BY patient, arm, rowid",
+     true},
+    {"km", "SELECT arm, endpoint, transform, time, n_risk, n_event, n_censor, surv, lower, upper"
+           " FROM km ORDER BY rowid",
+     false},
+    {"tests", "SELECT endpoint, arm, reference_arm, n, events, median, median_lower, median_upper,"
+              " hr, hr_lower, hr_upper, hr_p, logrank_chisq, logrank_p, rmst, rmst_diff,"
+              " rmst_diff_lower, rmst_diff_upper, tau FROM tests ORDER BY rowid",
+     false},
+    {"paired", "SELECT endpoint, arm, reference_arm, n, share_gain, share_loss, mean_gain,"
+               " median_gain, gain_q10, gain_q90 FROM paired ORDER BY rowid",
+     false},
+    {"landmarks", "SELECT arm, endpoint, share_after_3y, share_after_5y, share_after_10y"
+                  " FROM landmarks ORDER BY rowid",
+     false},
 };
 const size_t ms_results_n_tables = sizeof ms_results_tables / sizeof ms_results_tables[0];
 
@@ -315,12 +340,18 @@ static int lineage_reserve(lineage *g, size_t n)
     return 0;
 }
 
-/* Reads patient `patient`'s clones: ids 0..n-1 with each parent earlier than its child. */
-static int lineage_read(metasim_results_t *r, sqlite3_stmt *st, long long patient, lineage *g)
+/* Reads the clones of patient `patient` under arm `arm` (NULL for none): ids 0..n-1 with each
+ * parent earlier than its child. */
+static int lineage_read(metasim_results_t *r, sqlite3_stmt *st, long long patient, const char *arm,
+                        lineage *g)
 {
     g->n = 0;
     ms_strbuf_free(&g->text);
     sqlite3_bind_int64(st, 1, (sqlite3_int64)patient);
+    if (arm)
+        sqlite3_bind_text(st, 2, arm, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 2);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         long long id = sqlite3_column_int64(st, 0);
@@ -417,6 +448,27 @@ static void put_newick(FILE *f, lineage *g)
     fputs(";\n", f);
 }
 
+/* One lineage to export: a patient under an arm (NULL for none). */
+typedef struct unit {
+    long long patient;
+    char *arm;
+} unit;
+
+/* The file name of a unit's tree: patient_K.nwk, or patient_K_ARM.nwk with the arm's characters
+ * other than letters, digits and -._ replaced by _. */
+static void unit_file(char *out, size_t size, const unit *u)
+{
+    int n = snprintf(out, size, "patient_%lld", u->patient);
+    size_t at = n > 0 ? (size_t)n : 0;
+    if (u->arm && at + 1 < size)
+        out[at++] = '_';
+    for (const char *c = u->arm; c && *c && at + 5 < size; c++) {
+        unsigned char ch = (unsigned char)*c;
+        out[at++] = ch < 0x80 && (isalnum(ch) || strchr("-._", ch)) ? (char)ch : '_';
+    }
+    snprintf(out + at, size - at, ".nwk");
+}
+
 int metasim_results_export_newick(metasim_results_t *r, const char *dir, int overwrite)
 {
     if (!r)
@@ -426,30 +478,32 @@ int metasim_results_export_newick(metasim_results_t *r, const char *dir, int ove
     if (rc != 0)
         return rc;
     outputs o = {0};
-    long long *patients = NULL;
-    size_t n_patients = 0, cap_patients = 0;
+    unit *units = NULL;
+    size_t n_units = 0, cap_units = 0;
     sqlite3_stmt *list = NULL, *clones = NULL;
     lineage g = {0};
-    int src =
-        sqlite3_prepare_v2(r->db, "SELECT patient FROM patients ORDER BY patient", -1, &list, NULL);
+    int src = sqlite3_prepare_v2(r->db, "SELECT patient, arm FROM patients ORDER BY patient, arm",
+                                 -1, &list, NULL);
     while (src == SQLITE_OK || src == SQLITE_ROW) {
         if ((src = sqlite3_step(list)) != SQLITE_ROW)
             break;
-        if (n_patients == cap_patients) {
-            size_t cap = cap_patients ? 2 * cap_patients : 64;
-            long long *p = realloc(patients, cap * sizeof *p);
+        if (n_units == cap_units) {
+            size_t cap = cap_units ? 2 * cap_units : 64;
+            unit *p = realloc(units, cap * sizeof *p);
             if (!p) {
                 rc = ms_results_error(r, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
                 break;
             }
-            patients = p;
-            cap_patients = cap;
+            units = p;
+            cap_units = cap;
         }
-        long long k = sqlite3_column_int64(list, 0);
-        patients[n_patients++] = k;
-        char name[64];
-        snprintf(name, sizeof name, "patient_%lld.nwk", k);
-        if (outputs_add(&o, dir, name) != 0) {
+        unit *u = &units[n_units++];
+        u->patient = sqlite3_column_int64(list, 0);
+        const char *arm = (const char *)sqlite3_column_text(list, 1);
+        u->arm = arm ? ms_results_concat(arm, "") : NULL;
+        char name[160];
+        unit_file(name, sizeof name, u);
+        if ((arm && !u->arm) || outputs_add(&o, dir, name) != 0) {
             rc = ms_results_error(r, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
             break;
         }
@@ -461,13 +515,13 @@ int metasim_results_export_newick(metasim_results_t *r, const char *dir, int ove
     if (rc == 0) {
         src = sqlite3_prepare_v2(r->db,
                                  "SELECT clone, parent, born, loci FROM clones WHERE patient = ?1"
-                                 " ORDER BY clone",
+                                 " AND arm IS ?2 ORDER BY clone",
                                  -1, &clones, NULL);
         if (src != SQLITE_OK)
             rc = ms_results_error(r, METASIM_E_IO, "reading clones: %s", sqlite3_errmsg(r->db));
     }
-    for (size_t i = 0; i < n_patients && rc == 0; i++) {
-        if ((rc = lineage_read(r, clones, patients[i], &g)) != 0)
+    for (size_t i = 0; i < n_units && rc == 0; i++) {
+        if ((rc = lineage_read(r, clones, units[i].patient, units[i].arm, &g)) != 0)
             break;
         FILE *f = outputs_open(r, &o, i);
         if (!f) {
@@ -480,7 +534,9 @@ int metasim_results_export_newick(metasim_results_t *r, const char *dir, int ove
     sqlite3_finalize(list);
     sqlite3_finalize(clones);
     lineage_free(&g);
-    free(patients);
+    for (size_t i = 0; i < n_units; i++)
+        free(units[i].arm);
+    free(units);
     rc = outputs_finish(r, &o, rc);
     if (rc != 0 && created)
         rmdir(dir); /* only if empty: what was there before stays */
