@@ -129,6 +129,8 @@ METASIM_API int metasim_model_seed(const metasim_model_t *model, unsigned long l
 /* The arms in declaration order: their number, and the arm number (1-based, as
  * metasim_sim_options_t.arm) of the arm called `name`, or 0 when there is none. */
 METASIM_API size_t metasim_model_arm_count(const metasim_model_t *model);
+/* The number of patients of the scenario's trial (`trial.patients`, 1000 by default). */
+METASIM_API unsigned long long metasim_model_trial_patients(const metasim_model_t *model);
 METASIM_API unsigned metasim_model_arm(const metasim_model_t *model, const char *name);
 
 /* The number of declared loci and the name of locus k (NULL past the end). Locus k is bit k of
@@ -324,6 +326,13 @@ typedef struct metasim_clinical {
 } metasim_clinical_t;
 
 METASIM_API int metasim_sim_clinical(const metasim_sim_t *sim, metasim_clinical_t *clinical);
+
+/* Whether the patient meets the trial's inclusion criteria (`trial.inclusion`), read once an
+ * arm can be assigned: 1 when eligible, 0 when not (a screen failure; *reason, when `reason`
+ * is not NULL, says why in static storage: "not diagnosed", "not assigned", "T stage",
+ * "N stage", "M stage"), or METASIM_E_ARG. A patient who has not reached the point of
+ * assignment is "not assigned" (or "not diagnosed"). */
+METASIM_API int metasim_sim_eligible(const metasim_sim_t *sim, const char **reason);
 
 /* The cascade's running totals (see metasim_counts_t). */
 METASIM_API int metasim_sim_counts(const metasim_sim_t *sim, metasim_counts_t *counts);
@@ -617,7 +626,7 @@ typedef struct metasim_trial_progress {
                                     ones included) */
     unsigned long long total;    /* patients of this run's share (the shard's, or N) */
     unsigned long long resumed;  /* of `done`, patients found in the partial file */
-    unsigned long long enrolled; /* of `done`, patients enrolled */
+    unsigned long long enrolled; /* patients enrolled among those this call wrote */
     double elapsed;              /* seconds since this call started */
 } metasim_trial_progress_t;
 
@@ -659,10 +668,11 @@ typedef struct metasim_trial_options {
  * METASIM_TRIAL_STOPPED as described above, or a negative code: METASIM_E_ARG (bad options:
  * no path, no patients, a shard not below shards, an allocation weight not > 0, a model without
  * arms), METASIM_E_EXISTS (`path` exists and overwrite is not set), METASIM_E_INVALID (resume:
- * no partial file, or one from another trial), METASIM_E_IO, METASIM_E_NOMEM, or a simulation's
- * error; then the partial file is removed, except after a failed resume check, which leaves it
- * untouched. When `message` is not NULL it receives a message on failure (the caller frees it
- * with metasim_free()), else NULL. */
+ * no partial file, or one of another trial; it is left as it was), METASIM_E_IO,
+ * METASIM_E_NOMEM, or a simulation's error. After a failure `path` is never written;
+ * `path`.partial keeps the patients written before it (if any), so that a resume can continue
+ * once the cause is fixed. When `message` is not NULL it receives a message on failure (the
+ * caller frees it with metasim_free()), else NULL. */
 METASIM_API int metasim_trial_run(const metasim_model_t *model,
                                   const metasim_trial_options_t *options,
                                   char digest[METASIM_DIGEST_SIZE], char **message);

@@ -381,6 +381,28 @@ int metasim_sim_clinical(const metasim_sim_t *s, metasim_clinical_t *clinical)
     return 0;
 }
 
+int metasim_sim_eligible(const metasim_sim_t *s, const char **reason)
+{
+    if (!s)
+        return METASIM_E_ARG;
+    const metasim_model_t *m = s->model;
+    const metasim_clinical_t *c = &s->clinic.out;
+    const char *why = NULL;
+    if (isnan(c->diagnosis))
+        why = "not diagnosed";
+    else if (isnan(c->assigned))
+        why = "not assigned";
+    else if (!(m->t_allowed >> c->t_stage & 1))
+        why = "T stage";
+    else if (!(m->n_allowed >> c->n_stage & 1))
+        why = "N stage";
+    else if (!(m->m_allowed >> c->m_stage & 1))
+        why = "M stage";
+    if (reason)
+        *reason = why;
+    return why == NULL;
+}
+
 int metasim_sim_counts(const metasim_sim_t *s, metasim_counts_t *counts)
 {
     if (!s || !counts)

@@ -692,6 +692,17 @@ static int build(metasim_model_t *m)
         (rc = build_arms(m, get(root, "arms"))) != 0)
         return rc;
     m->additive = num(get(root, "therapy"), "combination") == 1;
+    const ms_node *trial = get(root, "trial");
+    m->trial_patients = (uint64_t)num(trial, "patients");
+    const ms_node *inclusion = get(trial, "inclusion");
+    const char *lists[] = {"t_stages", "n_stages", "m_stages"};
+    unsigned *allowed[] = {&m->t_allowed, &m->n_allowed, &m->m_allowed};
+    for (size_t i = 0; i < 3; i++) {
+        const ms_node *list = get(inclusion, lists[i]);
+        *allowed[i] = list ? 0u : ~0u;
+        for (size_t j = 0; list && j < list->count; j++)
+            *allowed[i] |= 1u << (unsigned)list->items[j]->number;
+    }
     const ms_node *patient = get(root, "patient");
     m->weight = num(patient, "weight") / 1e6;                     /* mg to kg */
     m->surface = sqrt(num(patient, "height") * m->weight / 3600); /* Mosteller 1987 */
@@ -773,8 +784,7 @@ static void describe(metasim_model_t *m)
         const ms_arm *a = &m->arms[i];
         ms_strbuf_printf(&sb, "%s %s (", i ? "," : "", a->name);
         for (size_t k = 0; k < a->n_lines; k++)
-            ms_strbuf_printf(&sb, "%s%s", k ? " then " : "",
-                             m->regimens[a->lines[k].regimen].name);
+            ms_strbuf_printf(&sb, "%s%s", k ? " then " : "", m->regimens[a->lines[k].regimen].name);
         ms_strbuf_puts(&sb, a->n_lines ? ")" : "untreated)");
     }
     ms_strbuf_puts(&sb, "\n");
@@ -1099,6 +1109,11 @@ int metasim_model_seed(const metasim_model_t *m, unsigned long long *seed)
     if (seed)
         *seed = m->seed;
     return 1;
+}
+
+unsigned long long metasim_model_trial_patients(const metasim_model_t *m)
+{
+    return m && m->status == 0 ? m->trial_patients : 0;
 }
 
 size_t metasim_model_arm_count(const metasim_model_t *m)

@@ -184,6 +184,9 @@ struct metasim_model {
     size_t n_arms;
     bool additive;          /* therapy.combination: blocked fractions add (else Bliss) */
     bool assign_at_surgery; /* arms are assigned at surgery (else at diagnosis) */
+    /* The trial (docs/trials.md). */
+    uint64_t trial_patients;
+    unsigned t_allowed, n_allowed, m_allowed; /* bit k: stage k enrolled */
     double weight, surface; /* the patient's kg and m2 (Mosteller) */
     /* The clinic (docs/clinic.md). */
     double cells_per_cm3, detection_spread, symptomatic_cells, imaging_cells;

@@ -333,6 +333,24 @@ const ms_field ms_schema[] = {
      .doc = "Longest step. Bounds the error of treating lineages that arise within a step "
             "as not mutating again before its end."},
 
+    /* ------------------------------------------------------------ trial */
+    {"trial", MS_T_SECTION,
+     .doc = "A virtual trial of this scenario (`metasim trial`, docs/trials.md)."},
+    {"trial.patients", MS_T_INTEGER, MS_DIM_NONE, AT_LEAST(1), .def = "1000",
+     .doc = "Patients simulated (before screening); `metasim trial --patients` overrides it."},
+    {"trial.inclusion", MS_T_SECTION,
+     .doc = "Inclusion criteria, read at the point of assignment (surgery, or diagnosis): a "
+            "patient who fails one is a screen failure, counted but not enrolled."},
+    {"trial.inclusion.t_stages", MS_T_LIST, .doc = "T stages enrolled (1-3); default: all."},
+    {"trial.inclusion.t_stages[]", MS_T_INTEGER, MS_DIM_NONE, .flags = MS_LO_CLOSED | MS_HI_CLOSED,
+     .lo = 0, .hi = 3, .doc = "A T stage."},
+    {"trial.inclusion.n_stages", MS_T_LIST, .doc = "N stages enrolled (0-3); default: all."},
+    {"trial.inclusion.n_stages[]", MS_T_INTEGER, MS_DIM_NONE, .flags = MS_LO_CLOSED | MS_HI_CLOSED,
+     .lo = 0, .hi = 3, .doc = "An N stage."},
+    {"trial.inclusion.m_stages", MS_T_LIST, .doc = "M stages enrolled (0-1); default: all."},
+    {"trial.inclusion.m_stages[]", MS_T_INTEGER, MS_DIM_NONE, .flags = MS_LO_CLOSED | MS_HI_CLOSED,
+     .lo = 0, .hi = 1, .doc = "An M stage."},
+
     /* ------------------------------------------------------------ regimens */
     {"regimens", MS_T_MAP,
      .doc = "Named regimens: dosing records in the pharmacometrics idiom, repeated in "

@@ -358,6 +358,43 @@ START_TEST(test_provenance_and_fork)
 }
 END_TEST
 
+/* Inclusion criteria are read at assignment; stages outside them are screen failures. */
+START_TEST(test_eligibility)
+{
+    const char *yaml[2] = {"scenario: {name: t}\ntime: {horizon: 100 d}\n"
+                           "sites: {p: {division: {cycling: 0.3}, death: {cycling: 0.1}}}\n"
+                           "primary: {site: p, initial_cells: 1e8, detection_cells: 1e9}\n"
+                           "trial: {patients: 20, inclusion: {t_stages: [1, 2], m_stages: [0]}}\n",
+                           "scenario: {name: t}\ntime: {horizon: 100 d}\n"
+                           "sites: {p: {division: {cycling: 0.3}, death: {cycling: 0.1}}}\n"
+                           "primary: {site: p, initial_cells: 1e10, detection_cells: 1e11}\n"
+                           "clinic: {lethal_cells: 1e14}\n"
+                           "trial: {inclusion: {t_stages: [1, 2]}}\n"};
+    for (int big = 0; big < 2; big++) {
+        metasim_model_t *m = load(yaml[big]);
+        ck_assert_uint_eq(metasim_model_trial_patients(m), big ? 1000 : 20);
+        metasim_sim_options_t o = {.seed = 2, .stop_at_treatment = 1};
+        metasim_sim_t *s = NULL;
+        ck_assert_int_eq(metasim_sim_create(m, &o, &s), 0);
+        const char *why = NULL;
+        ck_assert_int_eq(metasim_sim_eligible(s, &why), 0);
+        ck_assert_str_eq(why, "not diagnosed");
+        ck_assert_int_eq(metasim_sim_run(s, 100, 0), METASIM_STOP_TREATMENT);
+        metasim_clinical_t c;
+        metasim_sim_clinical(s, &c);
+        /* 1e9 cells at 1e9 per cm3 are a 1.24 cm sphere (T1); 1e11 a 5.76 cm one (T3). */
+        ck_assert_int_eq(c.t_stage, big ? 3 : 1);
+        ck_assert_int_eq(metasim_sim_eligible(s, &why), big ? 0 : 1);
+        if (big)
+            ck_assert_str_eq(why, "T stage");
+        else
+            ck_assert_ptr_null(why);
+        metasim_sim_destroy(s);
+        metasim_model_destroy(m);
+    }
+}
+END_TEST
+
 Suite *suite(void)
 {
     Suite *s = suite_create("therapy");
@@ -370,6 +407,7 @@ Suite *suite(void)
     tcase_add_test(tc, test_start_at_relapse);
     tcase_add_test(tc, test_combination_rules);
     tcase_add_test(tc, test_provenance_and_fork);
+    tcase_add_test(tc, test_eligibility);
     suite_add_tcase(s, tc);
     return s;
 }
