@@ -27,6 +27,7 @@ test: build
 
 bench: build
 	$(BUILD)/bench/bench_engine
+	$(BUILD)/bench/bench_trial
 
 # Regenerates the docs that are generated from the code.
 docs: build

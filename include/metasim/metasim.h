@@ -551,8 +551,9 @@ METASIM_API int metasim_results_summary(metasim_results_t *results, char **text)
  * says which input and which rule (for example `b.db: seed 7 differs from a.db's (5)` or
  * `patient 12 is in both a.db and c.db`). An existing `path` is refused unless `overwrite`.
  * `command_line` (may be NULL) is recorded. Returns 0 or a negative code: METASIM_E_ARG for bad
- * arguments, METASIM_E_INVALID for inputs that do not make one trial, METASIM_E_EXISTS,
- * METASIM_E_IO (an unreadable input, or the output cannot be written), METASIM_E_NOMEM. When
+ * arguments, METASIM_E_INVALID for inputs that do not make one trial (or that are missing, not
+ * metasim results, or unreadable), METASIM_E_EXISTS, METASIM_E_IO (the output cannot be
+ * written), METASIM_E_NOMEM. When
  * `message` is not NULL it receives the message on failure (the caller frees it with
  * metasim_free()), else NULL. */
 METASIM_API int metasim_results_merge(const char *path, const char *const *inputs, size_t n_inputs,

@@ -540,7 +540,8 @@ static int check_arms(metasim_results_t *r, const ms_trial_info *info)
                                  -1, &st, NULL);
     size_t k = 0;
     int rc = 0;
-    while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW && rc == 0) {
+    while (rc == 0 && src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        src = SQLITE_OK;
         const char *name = (const char *)sqlite3_column_text(st, 0);
         bool null = sqlite3_column_type(st, 2) == SQLITE_NULL;
         double share = sqlite3_column_double(st, 2);
@@ -553,7 +554,7 @@ static int check_arms(metasim_results_t *r, const ms_trial_info *info)
         k++;
     }
     sqlite3_finalize(st);
-    if (rc == 0 && src != SQLITE_DONE)
+    if (rc == 0 && src != SQLITE_DONE && src != SQLITE_OK)
         rc = ms_results_error(r, METASIM_E_IO, "cannot read the arms: %s", sqlite3_errmsg(r->db));
     if (rc == 0 && k != r->n_arms)
         rc = ms_results_error(r, METASIM_E_INVALID, "belongs to another trial: its arms differ");
@@ -589,9 +590,12 @@ static int check_progress(metasim_results_t *r, const ms_trial_info *info, unsig
     return 0;
 }
 
-int ms_results_resume(const char *path, const metasim_model_t *model, unsigned long long seed,
-                      int overwrite, const ms_trial_info *info, metasim_results_t **results,
-                      unsigned long long *done)
+/* 1 when the database has table `name`, 0 when not, or a negative SQLite code. */
+static int has_table(sqlite3 *db, const char *name);
+
+int ms_results_resume(const char *path, const metasim_model_t *model, const char *command_line,
+                      unsigned long long seed, int overwrite, const ms_trial_info *info,
+                      metasim_results_t **results, unsigned long long *done)
 {
     if (!results || !done || !info)
         return METASIM_E_ARG;
@@ -629,6 +633,14 @@ int ms_results_resume(const char *path, const metasim_model_t *model, unsigned l
         free(partial);
         release_db(r);
         return rc;
+    }
+    /* A run killed while it created the file left no header: there is nothing in it to keep,
+     * so the trial starts afresh. */
+    if (has_table(r->db, "meta") == 0) {
+        release_db(r);
+        free(partial);
+        metasim_results_discard(r);
+        return ms_results_create_trial(path, model, command_line, seed, overwrite, info, results);
     }
     r->partial = partial; /* from here on a failure must not remove it: see below */
     char want[32];
@@ -998,7 +1010,7 @@ int metasim_results_writer(metasim_results_t *r, unsigned patient, unsigned arm,
         if (rc != 0)
             return rc;
     }
-    *writer = (metasim_writer_t){r, on_sample, on_event};
+    *writer = (metasim_writer_t){.user = r, .sample = on_sample, .event = on_event};
     return 0;
 }
 
@@ -1131,30 +1143,32 @@ int ms_results_suspend(metasim_results_t *r, char **message)
         *message = NULL;
     if (!r)
         return 0;
-    int rc = r->failed;
-    char elapsed[32];
-    snprintf(elapsed, sizeof elapsed, "%.3f", r->elapsed_before + ms_results_now() - r->started);
-    if (rc == 0 && r->writing && r->db) {
-        rc = ms_results_commit(r);
-        if (rc == 0)
-            rc = ms_results_set_meta(r, "elapsed_seconds", elapsed);
+    int rc = 0;
+    if (r->writing && r->db) {
+        char elapsed[32];
+        snprintf(elapsed, sizeof elapsed, "%.3f",
+                 r->elapsed_before + ms_results_now() - r->started);
+        if (r->failed) {
+            /* The failed patient's transaction goes; the patients before it stay. */
+            sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+            r->in_txn = false;
+        } else {
+            rc = ms_results_commit(r);
+            if (rc == 0)
+                rc = ms_results_set_meta(r, "elapsed_seconds", elapsed);
+        }
     }
-    if (rc != 0) {
-        if (message)
-            *message = ms_results_concat(ms_strbuf_str(&r->err), "");
-        release(r);
-        return rc;
-    }
+    if (rc != 0 && message)
+        *message = ms_results_concat(ms_strbuf_str(&r->err), "");
     release_db(r); /* closing folds the WAL into the file */
     free(r->partial);
     r->partial = NULL; /* kept on disk */
     release(r);
-    return 0;
+    return rc;
 }
 
 /* ------------------------------------------------------------ reading */
 
-/* 1 when the database has table `name`, 0 when not, or a negative SQLite code. */
 static int has_table(sqlite3 *db, const char *name)
 {
     sqlite3_stmt *st = NULL;

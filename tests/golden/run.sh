@@ -52,7 +52,8 @@ fi
 check help-run.out
 
 # The results database of tiny.yaml, exported as CSV and Newick, against results-tiny/ (meta's
-# `created` and `command_line` rows vary from run to run and are left out).
+# `created`, `command_line`, `finished` and `elapsed_seconds` rows vary from run to run and are
+# left out).
 expect() { # DESCRIPTION CONDITION...: counts a check that is not a file comparison
   local what=$1
   shift
@@ -72,7 +73,8 @@ expect "export exits 0" [ $? -eq 0 ]
 mkdir -p "$work/results-tiny"
 for table in meta patients lesions clones events samples clinical endpoints; do
   if [ "$table" = meta ]; then
-    grep -v -e '^created,' -e '^command_line,' "$work/csv/meta.csv" > "$work/results-tiny/meta.csv"
+    grep -v -e '^created,' -e '^command_line,' -e '^finished,' -e '^elapsed_seconds,' \
+      "$work/csv/meta.csv" > "$work/results-tiny/meta.csv"
   else
     cp "$work/csv/$table.csv" "$work/results-tiny/$table.csv" 2> /dev/null
   fi

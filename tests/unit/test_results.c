@@ -201,11 +201,11 @@ static void record(metasim_results_t *r, const metasim_model_t *m, unsigned pati
                    patient_run *out)
 {
     metasim_writer_t w;
-    ck_assert_int_eq(metasim_results_writer(r, patient, &w), 0);
+    ck_assert_int_eq(metasim_results_writer(r, patient, 0, &w), 0);
     metasim_sim_t *s = start(m, patient, &w);
     int stop = metasim_sim_run(s, 200, 0);
     ck_assert_msg(stop > 0, "%s / %s", metasim_sim_errmsg(s), metasim_results_errmsg(r));
-    ck_assert_int_eq(metasim_results_add_patient(r, patient, s, stop), 0);
+    ck_assert_int_eq(metasim_results_add_patient(r, patient, 0, s, stop), 0);
     out->patient = patient;
     out->lesions = metasim_sim_lesions(s);
     out->clones = metasim_sim_clones(s);
@@ -308,8 +308,15 @@ START_TEST(test_write_and_read_back)
     write_two(m, path, runs);
     sqlite3 *db = open_db(path);
 
-    ck_assert_double_eq(query(db, "SELECT count(*) FROM meta"), 7);
-    ck_assert_double_eq(query(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 1);
+    /* Provenance: 11 keys at creation, 3 or 4 at close (digest, finish time, elapsed time). */
+    ck_assert_double_ge(query(db, "SELECT count(*) FROM meta"), 14);
+    ck_assert_double_eq(query(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+    ck_assert_double_eq(query(db, "SELECT value = 'single' FROM meta WHERE key = 'design'"), 1);
+    ck_assert_double_eq(query(db, "SELECT length(value) FROM meta WHERE key = 'results_digest'"),
+                        16);
+    /* Untreated patients have no arm, so no statistics (those are per arm). */
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM patients WHERE arm IS NOT NULL"), 0);
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM km"), 0);
     ck_assert_double_eq(query(db, "SELECT value FROM meta WHERE key = 'seed'"), SEED);
     ck_assert_double_eq(query(db, "SELECT value = 'results' FROM meta WHERE key = "
                                   "'scenario_name'"),
@@ -455,7 +462,7 @@ START_TEST(test_writer_zeros_by_hand)
     metasim_results_t *r = NULL;
     ck_assert_int_eq(metasim_results_create(path, m, NULL, 1, 0, &r), 0);
     metasim_writer_t w;
-    ck_assert_int_eq(metasim_results_writer(r, 7, &w), 0);
+    ck_assert_int_eq(metasim_results_writer(r, 7, 0, &w), 0);
     const metasim_sample_t rows[] = {
         {0, 0, "p", 0, "cycling", 5}, {1, 0, "p", 0, "cycling", 6}, {1, 1, "m", 0, "cycling", 1},
         {1, 1, "m", 0, "cycling", 9}, /* a second row for one key at one time is dropped */
@@ -465,11 +472,11 @@ START_TEST(test_writer_zeros_by_hand)
         ck_assert_int_eq(w.sample(w.user, &rows[i]), 0);
     /* Another patient while 7 is pending is refused. */
     metasim_writer_t other;
-    ck_assert_int_eq(metasim_results_writer(r, 8, &other), METASIM_E_STATE);
+    ck_assert_int_eq(metasim_results_writer(r, 8, 0, &other), METASIM_E_STATE);
     ck_assert_ptr_nonnull(strstr(metasim_results_errmsg(r), "patient 7"));
     metasim_sim_t *s = start(m, 7, NULL);
-    ck_assert_int_eq(metasim_results_add_patient(r, 7, s, 99), METASIM_E_ARG);
-    ck_assert_int_eq(metasim_results_add_patient(r, 7, s, METASIM_STOP_TIME), 0);
+    ck_assert_int_eq(metasim_results_add_patient(r, 7, 0, s, 99), METASIM_E_ARG);
+    ck_assert_int_eq(metasim_results_add_patient(r, 7, 0, s, METASIM_STOP_TIME), 0);
     /* The writer is spent once its patient is added. */
     ck_assert_int_ne(w.sample(w.user, &rows[0]), 0);
     ck_assert_int_ne(metasim_results_close(r, NULL), 0);
@@ -477,10 +484,10 @@ START_TEST(test_writer_zeros_by_hand)
 
     /* Again, without the misuse. */
     ck_assert_int_eq(metasim_results_create(path, m, NULL, 1, 0, &r), 0);
-    ck_assert_int_eq(metasim_results_writer(r, 7, &w), 0);
+    ck_assert_int_eq(metasim_results_writer(r, 7, 0, &w), 0);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         ck_assert_int_eq(w.sample(w.user, &rows[i]), 0);
-    ck_assert_int_eq(metasim_results_add_patient(r, 7, s, METASIM_STOP_TIME), 0);
+    ck_assert_int_eq(metasim_results_add_patient(r, 7, 0, s, METASIM_STOP_TIME), 0);
     ck_assert_int_eq(metasim_results_close(r, NULL), 0);
     sqlite3 *db = open_db(path);
     /* time 0: (0,0); 1: (0,0) (1,0); 2: (1,0) and zero (0,0); 3: (1,2) and zeros (0,0) (1,0). */
@@ -498,7 +505,7 @@ START_TEST(test_writer_zeros_by_hand)
 
     /* Sample times must not go back. */
     ck_assert_int_eq(metasim_results_create(path, m, NULL, 1, 1, &r), 0);
-    ck_assert_int_eq(metasim_results_writer(r, 0, &w), 0);
+    ck_assert_int_eq(metasim_results_writer(r, 0, 0, &w), 0);
     ck_assert_int_eq(w.sample(w.user, &rows[1]), 0);
     ck_assert_int_ne(w.sample(w.user, &rows[0]), 0);
     ck_assert_ptr_nonnull(strstr(metasim_results_errmsg(r), "go back"));
@@ -506,8 +513,8 @@ START_TEST(test_writer_zeros_by_hand)
 
     /* A patient is added once. */
     ck_assert_int_eq(metasim_results_create(in_tmp("twice.db"), m, NULL, 1, 0, &r), 0);
-    ck_assert_int_eq(metasim_results_add_patient(r, 3, s, METASIM_STOP_TIME), 0);
-    ck_assert_int_ne(metasim_results_add_patient(r, 3, s, METASIM_STOP_TIME), 0);
+    ck_assert_int_eq(metasim_results_add_patient(r, 3, 0, s, METASIM_STOP_TIME), 0);
+    ck_assert_int_ne(metasim_results_add_patient(r, 3, 0, s, METASIM_STOP_TIME), 0);
     char *message = NULL;
     ck_assert_int_ne(metasim_results_close(r, &message), 0);
     ck_assert_ptr_nonnull(message);
@@ -533,7 +540,7 @@ START_TEST(test_existing_file_and_overwrite)
     ck_assert_ptr_nonnull(strstr(metasim_results_errmsg(r), "exists"));
     /* A failed handle refuses everything and leaves nothing. */
     metasim_writer_t w;
-    ck_assert_int_ne(metasim_results_writer(r, 0, &w), 0);
+    ck_assert_int_ne(metasim_results_writer(r, 0, 0, &w), 0);
     ck_assert_int_eq(metasim_results_close(r, NULL), METASIM_E_EXISTS);
     char *text = read_file(path);
     ck_assert_str_eq(text, "precious");
@@ -547,7 +554,7 @@ START_TEST(test_existing_file_and_overwrite)
     ck_assert_str_eq(text, "precious"); /* untouched until close */
     free(text);
     metasim_sim_t *s = start(m, 0, NULL);
-    ck_assert_int_eq(metasim_results_add_patient(r, 0, s, METASIM_STOP_TIME), 0);
+    ck_assert_int_eq(metasim_results_add_patient(r, 0, 0, s, METASIM_STOP_TIME), 0);
     ck_assert_int_eq(metasim_results_close(r, NULL), 0);
     ck_assert_int_eq(metasim_results_open(path, &r), 0);
     metasim_results_close(r, NULL);
@@ -608,18 +615,18 @@ START_TEST(test_discard_leaves_nothing)
     metasim_results_t *r = NULL;
     ck_assert_int_eq(metasim_results_create(path, m, "x", 1, 0, &r), 0);
     metasim_writer_t w;
-    ck_assert_int_eq(metasim_results_writer(r, 0, &w), 0);
+    ck_assert_int_eq(metasim_results_writer(r, 0, 0, &w), 0);
     metasim_sim_t *s = start(m, 0, &w);
     int stop = metasim_sim_run(s, 50, 0);
     ck_assert_int_gt(stop, 0);
-    ck_assert_int_eq(metasim_results_add_patient(r, 0, s, stop), 0);
+    ck_assert_int_eq(metasim_results_add_patient(r, 0, 0, s, stop), 0);
     metasim_results_discard(r);
     ck_assert(!exists(path));
     ck_assert(!exists(in_tmp("d.db.partial")));
 
     /* A writer used for a patient never added: close refuses and leaves nothing. */
     ck_assert_int_eq(metasim_results_create(path, m, "x", 1, 0, &r), 0);
-    ck_assert_int_eq(metasim_results_writer(r, 0, &w), 0);
+    ck_assert_int_eq(metasim_results_writer(r, 0, 0, &w), 0);
     metasim_sim_destroy(s);
     s = start(m, 0, &w);
     ck_assert_int_gt(metasim_sim_run(s, 50, 0), 0);
@@ -669,12 +676,17 @@ START_TEST(test_open_refuses_foreign_files)
     ck_assert_int_eq(metasim_results_create(newer, m, NULL, 1, 0, &r), 0);
     ck_assert_int_eq(metasim_results_close(r, NULL), 0);
     db = open_db(newer);
-    exec_sql(db, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+    exec_sql(db, "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
     sqlite3_close(db);
-    assert_open_fails(newer, "schema version 2 is newer");
+    assert_open_fails(newer, "schema version 3 is newer");
+    /* An older schema (metasim 0.1 wrote version 1, without arms). */
+    db = open_db(newer);
+    exec_sql(db, "UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+    sqlite3_close(db);
+    assert_open_fails(newer, "schema version 1 is older");
     /* Truncated: the tables are gone. */
     db = open_db(newer);
-    exec_sql(db, "UPDATE meta SET value = '1' WHERE key = 'schema_version'; DROP TABLE samples");
+    exec_sql(db, "UPDATE meta SET value = '2' WHERE key = 'schema_version'; DROP TABLE samples");
     sqlite3_close(db);
     assert_open_fails(newer, "no table 'samples'");
     /* A handle opened for reading takes no writes, and closing it keeps the file. */
@@ -682,7 +694,7 @@ START_TEST(test_open_refuses_foreign_files)
     ck_assert_int_eq(metasim_results_close(r, NULL), 0);
     ck_assert_int_eq(metasim_results_open(in_tmp("ok.db"), &r), 0);
     metasim_writer_t w;
-    ck_assert_int_eq(metasim_results_writer(r, 0, &w), METASIM_E_STATE);
+    ck_assert_int_eq(metasim_results_writer(r, 0, 0, &w), METASIM_E_STATE);
     metasim_results_discard(r);
     ck_assert(exists(in_tmp("ok.db")));
     metasim_model_destroy(m);
@@ -731,6 +743,15 @@ START_TEST(test_export_csv_and_newick)
     static const char *const tables[] = {"meta",   "patients", "lesions",  "clones",
                                          "events", "samples",  "clinical", "endpoints"};
     char file[600];
+    /* The trial's tables exist too, empty here but for their header. */
+    static const char *const trial_tables[] = {"arms", "screening", "km", "tests", "paired",
+                                               "landmarks"};
+    for (size_t i = 0; i < 6; i++) {
+        snprintf(file, sizeof file, "%s/%s.csv", csv, trial_tables[i]);
+        char *text = read_file(file);
+        ck_assert_msg(count_lines(text) >= 1, "%s", file);
+        free(text);
+    }
     for (size_t i = 0; i < 8; i++) {
         snprintf(file, sizeof file, "%s/%s.csv", csv, tables[i]);
         char *text = read_file(file);
@@ -742,7 +763,7 @@ START_TEST(test_export_csv_and_newick)
     snprintf(file, sizeof file, "%s/patients.csv", csv);
     char *text = read_file(file);
     static const char header[] =
-        "patient,stop_reason,end_time,cells,shed,lost,colonised,self_seeded,lesions\n";
+        "patient,arm,stop_reason,end_time,cells,shed,lost,colonised,self_seeded,lesions\n";
     ck_assert(strncmp(text, header, strlen(header)) == 0);
     ck_assert_uint_eq(count_lines(text), 3);
     free(text);
@@ -795,7 +816,7 @@ START_TEST(test_newick_deep_chain)
     metasim_results_t *r = NULL;
     ck_assert_int_eq(metasim_results_create(path, m, NULL, 1, 0, &r), 0);
     metasim_sim_t *s = start(m, 0, NULL);
-    ck_assert_int_eq(metasim_results_add_patient(r, 4, s, METASIM_STOP_TIME), 0);
+    ck_assert_int_eq(metasim_results_add_patient(r, 4, 0, s, METASIM_STOP_TIME), 0);
     ck_assert_int_eq(metasim_results_close(r, NULL), 0);
     metasim_sim_destroy(s);
 
@@ -803,9 +824,9 @@ START_TEST(test_newick_deep_chain)
     sqlite3 *db = open_db(path);
     exec_sql(db, "BEGIN; DELETE FROM clones;"
                  "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < 199999)"
-                 " INSERT INTO clones SELECT 4, i, CASE WHEN i = 0 THEN NULL ELSE i - 1 END,"
+                 " INSERT INTO clones SELECT 4, NULL, i, CASE WHEN i = 0 THEN NULL ELSE i - 1 END,"
                  " i * 0.5, 0, CASE WHEN i % 2 THEN 'a+b' ELSE '' END FROM k;"
-                 "INSERT INTO clones VALUES(4, 200000, 0, 3, 0, 'x y(z)');"
+                 "INSERT INTO clones VALUES(4, NULL, 200000, 0, 3, 0, 'x y(z)');"
                  "COMMIT");
     sqlite3_close(db);
     ck_assert_int_eq(metasim_results_open(path, &r), 0);

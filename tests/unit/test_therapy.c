@@ -368,7 +368,7 @@ START_TEST(test_eligibility)
                            "scenario: {name: t}\ntime: {horizon: 100 d}\n"
                            "sites: {p: {division: {cycling: 0.3}, death: {cycling: 0.1}}}\n"
                            "primary: {site: p, initial_cells: 1e10, detection_cells: 1e11}\n"
-                           "clinic: {lethal_cells: 1e14}\n"
+                           "clinic: {lethal_cells: 1e14, symptomatic_diameter: 20 cm}\n"
                            "trial: {inclusion: {t_stages: [1, 2]}}\n"};
     for (int big = 0; big < 2; big++) {
         metasim_model_t *m = load(yaml[big]);

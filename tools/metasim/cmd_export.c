@@ -1,5 +1,5 @@
 /* metasim export RESULTS: write a results database (docs/results.md) as tidy CSV tables and
- * Newick lineage trees, for R, pandas and phylogenetics tools. */
+ * Newick lineage trees, for R, pandas and phylogenetics tools, or print its results digest. */
 #include <stdio.h>
 
 #include "cli.h"
@@ -17,8 +17,8 @@ static int export_error(metasim_results_t *results, int rc, const char *option)
 
 int cmd_export(const cli_args *args)
 {
-    if (!args->csv && !args->newick) {
-        fprintf(stderr, "metasim export: nothing to do: pass --csv DIR, --newick DIR or both "
+    if (!args->csv && !args->newick && !args->digest) {
+        fprintf(stderr, "metasim export: nothing to do: pass --csv DIR, --newick DIR or --digest "
                         "(see 'metasim help export')\n");
         return CLI_USAGE;
     }
@@ -36,6 +36,16 @@ int cmd_export(const cli_args *args)
     if (code == CLI_OK && args->newick &&
         (rc = metasim_results_export_newick(results, args->newick, args->force)) != 0)
         code = export_error(results, rc, "--newick");
+    if (code == CLI_OK && args->digest) {
+        char digest[METASIM_DIGEST_SIZE];
+        rc = metasim_results_digest(results, digest);
+        if (rc == 0) {
+            printf("%s\n", digest);
+        } else {
+            fprintf(stderr, "metasim export: --digest: %s\n", metasim_results_errmsg(results));
+            code = rc == METASIM_E_IO ? CLI_INVALID : CLI_FAILURE;
+        }
+    }
     metasim_results_close(results, NULL);
     return code;
 }

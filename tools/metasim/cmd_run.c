@@ -103,46 +103,6 @@ static int on_sample(void *user, const metasim_sample_t *x)
     return tl->csv.sample ? tl->csv.sample(tl->csv.user, x) : 0;
 }
 
-/* The command line as a shell would read it back (arguments quoted where needed), for the
- * results' provenance. The caller frees it; NULL when out of memory. */
-static char *command_line(int argc, char **argv)
-{
-    size_t size = 1;
-    for (int i = 0; i < argc; i++)
-        size += 3 + 4 * strlen(argv[i]); /* each ' becomes '\'' inside quotes */
-    char *text = malloc(size), *p = text;
-    if (!text)
-        return NULL;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        bool plain = *a != '\0';
-        for (const char *c = a; *c && plain; c++)
-            plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                           "_@%+=:,./-",
-                           *c) != NULL;
-        if (i)
-            *p++ = ' ';
-        if (plain) {
-            size_t n = strlen(a);
-            memcpy(p, a, n);
-            p += n;
-            continue;
-        }
-        *p++ = '\'';
-        for (const char *c = a; *c; c++) {
-            if (*c == '\'') {
-                memcpy(p, "'\\''", 4);
-                p += 4;
-            } else {
-                *p++ = *c;
-            }
-        }
-        *p++ = '\'';
-    }
-    *p = '\0';
-    return text;
-}
-
 /* Prints a results database failure; returns its exit code (an existing file is the user's
  * mistake, anything else a failure to write). */
 static int db_error(int rc, const char *message)
@@ -153,9 +113,10 @@ static int db_error(int rc, const char *message)
 }
 
 /* Records the finished patient and moves the database into place; returns the exit code. */
-static int finish_db(metasim_results_t *db, unsigned patient, const metasim_sim_t *sim, int stop)
+static int finish_db(metasim_results_t *db, unsigned patient, unsigned arm,
+                     const metasim_sim_t *sim, int stop)
 {
-    int rc = metasim_results_add_patient(db, patient, sim, stop);
+    int rc = metasim_results_add_patient(db, patient, arm, sim, stop);
     if (rc != 0) {
         int code = db_error(rc, metasim_results_errmsg(db));
         metasim_results_discard(db);
@@ -166,32 +127,6 @@ static int finish_db(metasim_results_t *db, unsigned patient, const metasim_sim_
     int code = rc == 0 ? CLI_OK : db_error(rc, message);
     metasim_free(message);
     return code;
-}
-
-static int parse_u64(const char *text, unsigned long long *out)
-{
-    char *end = NULL;
-    errno = 0;
-    if (!text || !*text || *text == '-')
-        return -1;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* A seed from the system's entropy, for runs that set none (it is printed, so they can be
- * repeated). */
-static int draw_seed(unsigned long long *seed)
-{
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (!f)
-        return -1;
-    size_t got = fread(seed, sizeof *seed, 1, f);
-    fclose(f);
-    *seed &= (1ULL << 53) - 1; /* scenarios hold seeds up to 2^53 */
-    return got == 1 ? 0 : -1;
 }
 
 /* The state at the end: living lesions, the lineage, the cascade's totals. */
@@ -246,11 +181,11 @@ int cmd_run(const cli_args *args)
     unsigned long long seed = 0, patient = 0;
     const char *seed_from = "scenario";
     double until = 0;
-    if (args->seed && parse_u64(args->seed, &seed) != 0) {
+    if (args->seed && cli_parse_u64(args->seed, &seed) != 0) {
         fprintf(stderr, "metasim run: --seed: expected a whole number >= 0 (got %s)\n", args->seed);
         return CLI_USAGE;
     }
-    if (args->patient && (parse_u64(args->patient, &patient) != 0 || patient > 0xffffffffULL)) {
+    if (args->patient && (cli_parse_u64(args->patient, &patient) != 0 || patient > 0xffffffffULL)) {
         fprintf(stderr, "metasim run: --patient: expected a whole number below 2^32 (got %s)\n",
                 args->patient);
         return CLI_USAGE;
@@ -275,7 +210,7 @@ int cmd_run(const cli_args *args)
     if (args->seed) {
         seed_from = "--seed";
     } else if (!metasim_model_seed(model, &seed)) {
-        if (draw_seed(&seed) != 0) {
+        if (cli_draw_seed(&seed) != 0) {
             fprintf(stderr, "metasim run: cannot draw a seed from /dev/urandom\n");
             metasim_model_destroy(model);
             return CLI_FAILURE;
@@ -288,12 +223,12 @@ int cmd_run(const cli_args *args)
     timeline tl = {.model = model, .quiet = args->quiet, .verbose = args->verbose};
     metasim_results_t *db = NULL;
     if (args->db) {
-        char *line = command_line(args->argc, args->argv);
+        char *line = cli_command_line(args->argc, args->argv);
         rc = line ? metasim_results_create(args->db, model, line, seed, args->force, &db)
                   : METASIM_E_NOMEM;
         free(line);
         if (rc == 0)
-            rc = metasim_results_writer(db, (unsigned)patient, &tl.db);
+            rc = metasim_results_writer(db, (unsigned)patient, arm, &tl.db);
         if (rc != 0) {
             int code = db_error(rc, metasim_results_errmsg(db));
             metasim_results_discard(db);
@@ -365,7 +300,7 @@ out:
         exit_code = CLI_FAILURE;
     }
     if (db && exit_code == CLI_OK)
-        exit_code = finish_db(db, (unsigned)patient, sim, rc);
+        exit_code = finish_db(db, (unsigned)patient, arm, sim, rc);
     else
         metasim_results_discard(db);
     metasim_sim_destroy(sim);

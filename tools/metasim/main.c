@@ -30,7 +30,30 @@ const cli_option cli_opt_db = {"db", 0, "FILE",
 const cli_option cli_opt_force = {"force", 'f', NULL, "replace output files that exist"};
 const cli_option cli_opt_csv_dir = {"csv", 0, "DIR", "write every table to DIR/TABLE.csv"};
 const cli_option cli_opt_newick = {"newick", 0, "DIR",
-                                   "write each patient's lineage to DIR/patient_K.nwk"};
+                                   "write each patient's lineage to DIR/patient_K[_ARM].nwk"};
+const cli_option cli_opt_digest = {"digest", 0, NULL,
+                                   "print the results digest (and check the recorded one)"};
+const cli_option cli_opt_patients = {"patients", 'n', "N",
+                                     "patients 0..N-1 (default: the scenario's trial.patients, "
+                                     "else 1000)"};
+const cli_option cli_opt_threads = {"threads", 't', "T",
+                                    "simulation threads (default: the number of processors)"};
+const cli_option cli_opt_shard = {"shard", 0, "I/N",
+                                  "run only patients with index % N == I (merge the shards)"};
+const cli_option cli_opt_resume = {"resume", 0, NULL,
+                                   "continue the interrupted run kept in FILE.partial"};
+const cli_option cli_opt_series = {"series", 0, "K",
+                                   "write time series for the first K patients (default 10)"};
+const cli_option cli_opt_design = {"design", 0, "D",
+                                   "paired (every patient under every arm; the default) or "
+                                   "randomised"};
+const cli_option cli_opt_allocation = {"allocation", 0, "W:W...",
+                                       "randomised: allocation weights of the arms, in order "
+                                       "(default equal)"};
+const cli_option cli_opt_trial_seed = {"seed", 's', "N",
+                                       "master random seed (default: the scenario's, else drawn)"};
+const cli_option cli_opt_trial_db = {"db", 0, "FILE",
+                                     "the results database (default: SCENARIO_NAME.db)"};
 
 static int cmd_help(const cli_args *args);
 
@@ -39,8 +62,15 @@ static const cli_option *const check_options[] = {&cli_opt_quiet, &cli_opt_help,
 static const cli_option *const run_options[] = {
     &cli_opt_seed, &cli_opt_patient, &cli_opt_until, &cli_opt_csv,  &cli_opt_db, &cli_opt_force,
     &cli_opt_arm,  &cli_opt_verbose, &cli_opt_quiet, &cli_opt_help, NULL};
-static const cli_option *const export_options[] = {&cli_opt_csv_dir, &cli_opt_newick,
-                                                   &cli_opt_force, &cli_opt_help, NULL};
+static const cli_option *const export_options[] = {
+    &cli_opt_csv_dir, &cli_opt_newick, &cli_opt_digest, &cli_opt_force, &cli_opt_help, NULL};
+static const cli_option *const trial_options[] = {
+    &cli_opt_patients, &cli_opt_threads, &cli_opt_trial_seed, &cli_opt_trial_db,
+    &cli_opt_force,    &cli_opt_shard,   &cli_opt_resume,     &cli_opt_series,
+    &cli_opt_design,   &cli_opt_allocation, &cli_opt_quiet,   &cli_opt_help,
+    NULL};
+static const cli_option *const merge_options[] = {&cli_opt_force, &cli_opt_quiet, &cli_opt_help,
+                                                  NULL};
 
 static const cli_command commands[] = {
     {"check", "SCENARIO", "validate a scenario and summarise its model",
@@ -54,11 +84,28 @@ static const cli_command commands[] = {
      "surgery, the first relapse, death, and the state at the end. The patient is fixed by\n"
      "the seed and the patient index, so the same command always gives the same patient.",
      run_options, 1, 1, cmd_run},
+    {"trial", "SCENARIO", "run a virtual trial: a cohort under every arm, with statistics",
+     "Simulates patients 0..N-1 of SCENARIO and, in the paired design, continues each one's\n"
+     "untreated history at the point of assignment under every arm (randomised: under one arm\n"
+     "drawn for the patient). Writes a results database (--db) with the screening, each\n"
+     "patient's course per arm, and the statistics: Kaplan-Meier curves, medians, hazard\n"
+     "ratios, log-rank tests, restricted mean survival and paired effects, and prints their\n"
+     "summary and the results digest. Results do not depend on --threads or --shard. An\n"
+     "interrupted run (Ctrl-C) keeps FILE.partial: run the same command with --resume.\n"
+     "docs/trials.md describes the design.",
+     trial_options, 1, 1, cmd_trial},
+    {"merge", "OUT IN...", "merge the shards of a trial into one results database",
+     "Merges the databases written by 'metasim trial --shard I/N' into OUT, as if the trial\n"
+     "had run in one piece, and computes its statistics and digest. The inputs must come from\n"
+     "the same scenario, seed, patients and design and hold every patient exactly once;\n"
+     "otherwise nothing is written.",
+     merge_options, 2, CLI_MAX_ARGS, cmd_merge},
     {"export", "RESULTS", "write a results database as CSV tables and Newick trees",
-     "Reads RESULTS (a database written by 'metasim run --db') and writes its tables as tidy\n"
-     "CSV (--csv DIR: one TABLE.csv per table) and each patient's clone lineage as a Newick\n"
-     "tree (--newick DIR). Existing files are refused unless --force; nothing is left half\n"
-     "written. docs/results.md describes every table and column.",
+     "Reads RESULTS (a database written by 'metasim run --db', 'trial' or 'merge') and writes\n"
+     "its tables as tidy CSV (--csv DIR: one TABLE.csv per table) and each patient's clone\n"
+     "lineage as a Newick tree (--newick DIR); --digest prints its results digest.\n"
+     "Existing files are refused unless --force; nothing is left half written.\n"
+     "docs/results.md describes every table and column.",
      export_options, 1, 1, cmd_export},
     {"schema", "", "print the scenario format reference (Markdown)",
      "Prints the reference of every scenario field (type, unit, range, default, meaning);\n"
@@ -144,15 +191,23 @@ static int parse_option(const cli_command *c, const char *arg, const char *next,
                      (arg[1] == (*o)->short_name && arg[2] == '\0' && arg[1] != '-');
         if (!match)
             continue;
-        const char **value = *o == &cli_opt_arm       ? &out->arm
-                             : *o == &cli_opt_seed    ? &out->seed
-                             : *o == &cli_opt_patient ? &out->patient
-                             : *o == &cli_opt_until   ? &out->until
-                             : *o == &cli_opt_csv     ? &out->csv
-                             : *o == &cli_opt_csv_dir ? &out->csv
-                             : *o == &cli_opt_db      ? &out->db
-                             : *o == &cli_opt_newick  ? &out->newick
-                                                      : NULL;
+        const char **value = *o == &cli_opt_arm          ? &out->arm
+                             : *o == &cli_opt_seed       ? &out->seed
+                             : *o == &cli_opt_trial_seed ? &out->seed
+                             : *o == &cli_opt_patient    ? &out->patient
+                             : *o == &cli_opt_until      ? &out->until
+                             : *o == &cli_opt_csv        ? &out->csv
+                             : *o == &cli_opt_csv_dir    ? &out->csv
+                             : *o == &cli_opt_db         ? &out->db
+                             : *o == &cli_opt_trial_db   ? &out->db
+                             : *o == &cli_opt_newick     ? &out->newick
+                             : *o == &cli_opt_patients   ? &out->patients
+                             : *o == &cli_opt_threads    ? &out->threads
+                             : *o == &cli_opt_shard      ? &out->shard
+                             : *o == &cli_opt_series     ? &out->series
+                             : *o == &cli_opt_design     ? &out->design
+                             : *o == &cli_opt_allocation ? &out->allocation
+                                                         : NULL;
         if (value) {
             if (!next) {
                 fprintf(stderr, "metasim %s: option '%s' needs a value (%s)\n", c->name, arg,
@@ -170,6 +225,10 @@ static int parse_option(const cli_command *c, const char *arg, const char *next,
             out->verbose = true;
         else if (*o == &cli_opt_force)
             out->force = true;
+        else if (*o == &cli_opt_resume)
+            out->resume = true;
+        else if (*o == &cli_opt_digest)
+            out->digest = true;
         return 0;
     }
     fprintf(stderr, "metasim %s: unknown option '%s' (see 'metasim help %s')\n", c->name, arg,
@@ -202,7 +261,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "metasim: no command '%s' (see 'metasim help')\n", argv[1]);
         return CLI_USAGE;
     }
-    cli_args args = {.command = c->name, .argc = argc, .argv = argv};
+    static cli_args args; /* large (the positional arguments): not on the stack */
+    args = (cli_args){.command = c->name, .argc = argc, .argv = argv};
     bool options_done = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
