@@ -61,7 +61,7 @@ static const char schema_sql[] =
     "CREATE TABLE clinical(patient INTEGER NOT NULL, arm TEXT, diagnosis REAL, t_stage INTEGER,"
     " n_stage INTEGER, m_stage INTEGER, primary_diameter REAL, surgery REAL, relapse REAL,"
     " relapse_local INTEGER NOT NULL, relapse_distant INTEGER NOT NULL, relapse_site TEXT,"
-    " death REAL);\n"
+    " death REAL, progression REAL, relapse_cause TEXT, assigned REAL, treatment REAL);\n"
     "CREATE TABLE endpoints(patient INTEGER NOT NULL, arm TEXT, endpoint TEXT NOT NULL,"
     " time REAL NOT NULL, status INTEGER NOT NULL);\n"
     "CREATE TABLE km(arm TEXT NOT NULL, endpoint TEXT NOT NULL, transform TEXT NOT NULL,"
@@ -94,7 +94,8 @@ static const char *const statement_sql[N_ST] = {
     "INSERT INTO patients VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     "INSERT INTO lesions VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     "INSERT INTO clones VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    "INSERT INTO clinical VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    "INSERT INTO clinical VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+    " ?15, ?16, ?17)",
     "INSERT INTO endpoints VALUES(?1, ?2, ?3, ?4, ?5)",
     "INSERT INTO screening VALUES(?1, ?2, ?3)",
 };
@@ -842,7 +843,9 @@ static int write_clinical(metasim_results_t *r, const ms_record *rec, const char
                 bind_real(st, 7, c->primary_diameter) | bind_real(st, 8, c->surgery) |
                 bind_real(st, 9, c->relapse) | bind_int(st, 10, c->relapse_local != 0) |
                 bind_int(st, 11, c->relapse_distant != 0) |
-                bind_text_or_null(st, 12, c->relapse_site) | bind_real(st, 13, c->death);
+                bind_text_or_null(st, 12, c->relapse_site) | bind_real(st, 13, c->death) |
+                bind_real(st, 14, c->progression) | bind_text_or_null(st, 15, c->relapse_cause) |
+                bind_real(st, 16, c->assigned) | bind_real(st, 17, c->treatment);
     int rc = run(r, ST_CLINICAL, bound, "writing the clinical course");
     if (rc == 0 && diagnosed)
         rc = write_endpoints(r, rec, arm, u);

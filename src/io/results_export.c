@@ -39,7 +39,8 @@ const ms_results_table ms_results_tables[] = {
                 " ORDER BY patient, arm, time, lesion, clone, state",
      false},
     {"clinical", "SELECT patient, arm, diagnosis, t_stage, n_stage, m_stage, primary_diameter,"
-                 " surgery, relapse, relapse_local, relapse_distant, relapse_site, death"
+                 " surgery, relapse, relapse_local, relapse_distant, relapse_site, death,"
+                 " progression, relapse_cause, assigned, treatment"
                  " FROM clinical ORDER BY patient, arm",
      true},
     {"endpoints", "SELECT patient, arm, endpoint, time, status FROM endpoints"

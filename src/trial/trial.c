@@ -96,16 +96,13 @@ static char *copy_text(const char *text)
 
 /* ------------------------------------------------------------ one patient */
 
-/* Whether a patient at the point of assignment enters the trial; on refusal *reason names the
- * criterion. This is the one place where inclusion criteria apply: it will call
- * metasim_sim_eligible(sim, reason) once the simulation API has it (the scenario's inclusion
- * criteria, docs/trials.md); until then every patient who reaches the point of assignment is
- * eligible. */
-static bool trial_eligible(const metasim_sim_t *sim, const char **reason)
+/* Whether a patient at the point of assignment enters the trial: 1 when eligible, 0 when not
+ * (*reason names the criterion), or a negative code. This is the one place where the inclusion
+ * criteria (`trial.inclusion`, read by the simulation) apply. */
+static int trial_eligible(const metasim_sim_t *sim, const char **reason)
 {
-    (void)sim;
     *reason = NULL;
-    return true;
+    return metasim_sim_eligible(sim, reason);
 }
 
 /* Why a patient whose untreated history ended (stop) before the point of assignment is not
@@ -196,7 +193,14 @@ static int simulate(const trial *t, unsigned patient, ms_record *rec, ms_strbuf 
     char ineligible[160] = "";
     if (stop == METASIM_STOP_TREATMENT) {
         const char *criterion = NULL;
-        if (!trial_eligible(sim, &criterion)) {
+        int eligible = trial_eligible(sim, &criterion);
+        if (eligible < 0) {
+            rc = failed(why, eligible, "patient %u: the eligibility check failed: %s", patient,
+                        metasim_strerror(eligible));
+            metasim_sim_destroy(sim);
+            return rc;
+        }
+        if (!eligible) {
             snprintf(ineligible, sizeof ineligible, "ineligible%s%s", criterion ? ": " : "",
                      criterion ? criterion : "");
             reason = ineligible;

@@ -823,6 +823,52 @@ START_TEST(test_digest_detects_changes)
 }
 END_TEST
 
+/* Inclusion criteria (trial.inclusion): a patient who fails one at the point of assignment is
+ * screened out with the criterion, and followed untreated, without an arm. Detection near 3e9
+ * cells with a spread puts some primaries above 2 cm (T2): only T1 is enrolled here (and the
+ * lethal burden is raised above the detection sizes). */
+START_TEST(test_inclusion_criteria)
+{
+    make_tmpdir();
+    char text[sizeof scenario + 256];
+    const char *arms = strstr(scenario, "arms:");
+    ck_assert_ptr_nonnull(arms);
+    int n = snprintf(text, sizeof text, "%.*s", (int)(arms - scenario), scenario);
+    snprintf(text + n, sizeof text - (size_t)n, "trial: {inclusion: {t_stages: [1]}}\n%s", arms);
+    char *at = strstr(text, "detection_cells: 1e7");
+    ck_assert_ptr_nonnull(at);
+    memcpy(at, "detection_cells: 3e9", 20);
+    at = strstr(text, "lethal_cells: 1e10");
+    ck_assert_ptr_nonnull(at);
+    memcpy(at, "lethal_cells: 1e11", 18);
+    at = strstr(text, "clinic: {");
+    char fixed[sizeof text + 64];
+    snprintf(fixed, sizeof fixed, "%.*sclinic: {detection_spread: 0.5, %s", (int)(at - text), text,
+             at + strlen("clinic: {"));
+    metasim_model_t *m = NULL;
+    ck_assert_msg(metasim_model_load_string("inc.yaml", fixed, strlen(fixed), &m) == 0, "%s",
+                  metasim_model_errmsg(m));
+    metasim_trial_options_t o = options(in_tmp("inc.db"), 2);
+    run(m, &o);
+    sqlite3 *db = open_db(o.path);
+    double ineligible = queryf(db, "SELECT count(*) FROM screening WHERE reason = 'ineligible: "
+                                   "T stage'");
+    ck_assert_double_gt(ineligible, 0);
+    ck_assert_double_gt(queryf(db, "SELECT sum(enrolled) FROM screening"), 0);
+    /* Screened out: no arm, a T stage other than 1, followed to the horizon or death. */
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM patients p JOIN screening s USING "
+                                   "(patient) JOIN clinical c USING (patient) WHERE s.reason = "
+                                   "'ineligible: T stage' AND p.arm IS NULL AND c.t_stage != 1 "
+                                   "AND (p.end_time = 600 OR c.death = p.end_time)"),
+                        ineligible);
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM clinical WHERE arm IS NOT NULL AND "
+                                   "t_stage != 1"),
+                        0);
+    sqlite3_close(db);
+    metasim_model_destroy(m);
+}
+END_TEST
+
 START_TEST(test_bad_options)
 {
     make_tmpdir();
@@ -890,6 +936,7 @@ Suite *suite(void)
     tcase_add_test(tc, test_merge_refusals);
     tcase_add_test(tc, test_statistics_match_survival);
     tcase_add_test(tc, test_digest_detects_changes);
+    tcase_add_test(tc, test_inclusion_criteria);
     tcase_add_test(tc, test_bad_options);
     suite_add_tcase(s, tc);
     return s;

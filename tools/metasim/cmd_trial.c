@@ -15,8 +15,6 @@
 #include "cli.h"
 #include "metasim/metasim.h"
 
-/* Patients when neither --patients nor the scenario says. */
-#define DEFAULT_PATIENTS 1000
 /* Time series for this many patients by default. */
 #define DEFAULT_SERIES 10
 /* At most this many threads (the library's bound). */
@@ -215,7 +213,14 @@ int cmd_trial(const cli_args *args)
         goto out;
     }
     if (!args->patients)
-        patients = DEFAULT_PATIENTS;
+        patients = metasim_model_trial_patients(model); /* trial.patients, 1000 by default */
+    if (patients == 0 || patients > 0xffffffffULL) {
+        fprintf(stderr, "metasim trial: %s: trial.patients %llu is more than this metasim runs "
+                        "(2^32 - 1)\n",
+                args->positional[0], patients);
+        code = CLI_INVALID;
+        goto out;
+    }
     const char *seed_from = "--seed";
     if (!args->seed) {
         seed_from = "scenario";
