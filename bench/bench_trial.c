@@ -55,11 +55,8 @@ static double trial(const metasim_model_t *m, unsigned patients, unsigned thread
     char path[512];
     snprintf(path, sizeof path, "%s/bench.db", dir);
     cleanup(path);
-    metasim_trial_options_t o = {.path = path,
-                                 .seed = 20261122,
-                                 .patients = patients,
-                                 .threads = threads,
-                                 .series = 10};
+    metasim_trial_options_t o = {
+        .path = path, .seed = 20261122, .patients = patients, .threads = threads, .series = 10};
     char *message = NULL;
     double t0 = now();
     int rc = metasim_trial_run(m, &o, NULL, &message);
@@ -112,9 +109,9 @@ static long peak_memory(unsigned patients, unsigned threads, double *seconds, do
 
 int main(int argc, char **argv)
 {
-    int repeats = argc > 1 ? atoi(argv[1]) : 3;
-    unsigned largest = argc > 2 ? (unsigned)atol(argv[2]) : 10000;
-    if (repeats < 1 || repeats > 64 || largest < 1000) {
+    long repeats = argc > 1 ? strtol(argv[1], NULL, 10) : 3;
+    long largest = argc > 2 ? strtol(argv[2], NULL, 10) : 10000;
+    if (repeats < 1 || repeats > 64 || largest < 1000 || largest > 10000000) {
         fprintf(stderr, "usage: bench_trial [repeats 1-64] [largest cohort >= 1000]\n");
         return 2;
     }
@@ -131,15 +128,15 @@ int main(int argc, char **argv)
     }
     size_t arms = metasim_model_arm_count(m);
     enum { COHORT = 1000 };
-    printf("breast_demo, paired design, %zu arms, %d patients per run, median of %d runs\n\n", arms,
-           COHORT, repeats);
+    printf("breast_demo, paired design, %zu arms, %d patients per run, median of %ld runs\n\n",
+           arms, COHORT, repeats);
     printf("%-8s %12s %16s %20s\n", "threads", "seconds", "patients/s", "patient-arms/s");
     double one = 0;
     for (unsigned threads = 1; threads <= 2; threads++) {
         double t[64];
-        for (int i = 0; i < repeats; i++)
+        for (int i = 0; i < (int)repeats; i++)
             t[i] = trial(m, COHORT, threads, NULL);
-        double s = median(t, repeats);
+        double s = median(t, (int)repeats);
         if (threads == 1)
             one = s;
         printf("%-8u %12.3f %16.0f %20.0f", threads, s, COHORT / s, (double)(COHORT * arms) / s);
@@ -151,7 +148,7 @@ int main(int argc, char **argv)
 
     printf("\npeak memory of a child process running the trial (2 threads)\n\n");
     printf("%-10s %12s %14s %14s\n", "patients", "seconds", "peak RSS MiB", "database MiB");
-    for (unsigned n = 1000; n <= largest; n *= 10) {
+    for (unsigned n = 1000; n <= (unsigned)largest; n *= 10) {
         double seconds = 0, bytes = 0;
         long kib = peak_memory(n, 2, &seconds, &bytes);
         if (kib < 0) {

@@ -606,8 +606,8 @@ METASIM_API char *metasim_schema_reference(void);
  * assigned one arm, drawn from a stream of its own (seed, patient) with the allocation ratios,
  * and continued under that arm only. Either way a patient that never reaches the point of
  * assignment (its tumour dies out, it is not diagnosed, or dies, before it) or is not eligible
- * is not enrolled: the `screening` table says why, and the patient's untreated course is
- * recorded without an arm.
+ * there (the scenario's inclusion criteria, metasim_sim_eligible()) is not enrolled: the
+ * `screening` table says why, and the patient's untreated course is recorded without an arm.
  *
  * Execution. `threads` worker threads each simulate whole patients; the calling thread writes
  * finished patients strictly in patient order through a bounded reorder buffer, so memory stays
@@ -636,7 +636,7 @@ typedef struct metasim_trial_options {
     const char *path;                /* the results database (required) */
     unsigned long long seed;         /* master seed */
     unsigned patients;               /* N, the trial's patients 0 .. N-1 (required, >= 1) */
-    unsigned threads;                /* simulation threads; 0 means 1 */
+    unsigned threads;                /* simulation threads, at most 1024; 0 means 1 */
     metasim_trial_design_t design;   /* METASIM_DESIGN_PAIRED by default */
     const double *allocation;        /* randomised design: one weight > 0 per arm, in the
                                         model's order (read during the call); NULL = equal */
@@ -667,10 +667,10 @@ typedef struct metasim_trial_options {
  * threads). On success writes `options->path` (statistics and digest included) and returns 0;
  * `digest` (may be NULL) receives the results digest (metasim_results_digest()). Returns
  * METASIM_TRIAL_STOPPED as described above, or a negative code: METASIM_E_ARG (bad options:
- * no path, no patients, a shard not below shards, an allocation weight not > 0, a model without
- * arms), METASIM_E_EXISTS (`path` exists and overwrite is not set), METASIM_E_INVALID (resume:
- * no partial file, or one of another trial; it is left as it was), METASIM_E_IO,
- * METASIM_E_NOMEM, or a simulation's error. After a failure `path` is never written;
+ * no path, no patients, a shard not below shards, more than 1024 threads, an allocation weight
+ * not > 0, a model without arms), METASIM_E_EXISTS (`path` exists and overwrite is not set),
+ * METASIM_E_INVALID (resume: no partial file, or one of another trial; it is left as it was),
+ * METASIM_E_IO, METASIM_E_NOMEM, or a simulation's error. After a failure `path` is never written;
  * `path`.partial keeps the patients written before it (if any), so that a resume can continue
  * once the cause is fixed. When `message` is not NULL it receives a message on failure (the
  * caller frees it with metasim_free()), else NULL. */

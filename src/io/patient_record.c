@@ -164,8 +164,8 @@ static ms_rec_key *find_key(ms_record *rec, uint32_t lesion, uint32_t clone, uin
         if (key->lesion == lesion && key->clone == clone && key->state == state)
             return key;
     }
-    if (ms_array_reserve((void **)&rec->keys, &rec->cap_keys, rec->tl.n_keys + 1,
-                         sizeof *rec->keys, 64) != 0)
+    if (ms_array_reserve((void **)&rec->keys, &rec->cap_keys, rec->tl.n_keys + 1, sizeof *rec->keys,
+                         64) != 0)
         return NULL;
     rec->slots[i] = (uint32_t)rec->tl.n_keys;
     rec->keys[rec->tl.n_keys] = (ms_rec_key){lesion, clone, state, site, 0};
@@ -180,7 +180,8 @@ static int push_sample(ms_record *rec, uint32_t lesion, uint32_t clone, uint32_t
     if (ms_array_reserve((void **)&rec->samples, &rec->cap_samples, rec->n_samples + 1,
                          sizeof *rec->samples, 256) != 0)
         return nomem(rec);
-    rec->samples[rec->n_samples++] = (ms_rec_sample){rec->tl.now, lesion, clone, site, state, cells};
+    rec->samples[rec->n_samples++] =
+        (ms_rec_sample){rec->tl.now, lesion, clone, site, state, cells};
     return 0;
 }
 
@@ -218,8 +219,7 @@ static int on_sample(void *user, const metasim_sample_t *x)
     if (!rec->keep_samples)
         return 0;
     if (!x || isnan(x->time) || !x->site || !x->state) {
-        fail(rec, METASIM_E_ARG, "patient %u: a sample without time, site or state",
-             rec->patient);
+        fail(rec, METASIM_E_ARG, "patient %u: a sample without time, site or state", rec->patient);
         return 1;
     }
     if (!rec->tl.have_time || x->time != rec->tl.now) {
@@ -361,8 +361,8 @@ int ms_record_end_unit(ms_record *rec, const metasim_sim_t *sim, int stop_reason
     ms_rec_unit *u = close_ranges(rec);
     for (size_t i = 0; i < n_lesions; i++)
         if (metasim_sim_lesion_info(sim, i, &rec->lesions[rec->n_lesions + i]) != 0)
-            return fail(rec, METASIM_E_INTERNAL, "patient %u: lesion %zu unreadable",
-                        rec->patient, i);
+            return fail(rec, METASIM_E_INTERNAL, "patient %u: lesion %zu unreadable", rec->patient,
+                        i);
     for (size_t i = 0; i < n_clones; i++)
         if (metasim_sim_clone_info(sim, i, &rec->clones[rec->n_clones + i]) != 0)
             return fail(rec, METASIM_E_INTERNAL, "patient %u: clone %zu unreadable", rec->patient,

@@ -548,7 +548,8 @@ static int check_arms(metasim_results_t *r, const ms_trial_info *info)
         double share = sqlite3_column_double(st, 2);
         if (k >= r->n_arms || !name || strcmp(name, r->arm_names[k]) != 0 ||
             sqlite3_column_int64(st, 1) != (long long)k + 1)
-            rc = ms_results_error(r, METASIM_E_INVALID, "belongs to another trial: its arms differ");
+            rc =
+                ms_results_error(r, METASIM_E_INVALID, "belongs to another trial: its arms differ");
         else if (null != !info->allocation || (!null && share != info->allocation[k]))
             rc = ms_results_error(r, METASIM_E_INVALID,
                                   "belongs to another trial: its allocation differs");
@@ -626,8 +627,10 @@ int ms_results_resume(const char *path, const metasim_model_t *model, const char
     }
     int src = sqlite3_open_v2(partial, &r->db, SQLITE_OPEN_READWRITE, NULL);
     if (src == SQLITE_OK)
-        src = sqlite3_exec(r->db, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
-                           " PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+        src = sqlite3_exec(r->db,
+                           "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
+                           " PRAGMA synchronous = NORMAL",
+                           NULL, NULL, NULL);
     if (src != SQLITE_OK) {
         rc = ms_results_error(r, METASIM_E_INVALID, "cannot resume %s: %s", partial,
                               r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(src));
@@ -859,8 +862,8 @@ static int write_end_state(metasim_results_t *r, const ms_record *rec, const cha
 {
     const char *stop = stop_name(u->stop_reason);
     if (!stop)
-        return ms_results_fail(r, METASIM_E_ARG, "patient %u: unknown stop reason %d",
-                               rec->patient, u->stop_reason);
+        return ms_results_fail(r, METASIM_E_ARG, "patient %u: unknown stop reason %d", rec->patient,
+                               u->stop_reason);
     sqlite3_stmt *st = r->st[ST_PATIENT];
     const metasim_counts_t *n = &u->counts;
     int bound = bind_int(st, 1, rec->patient) | bind_text_or_null(st, 2, arm) |
@@ -891,8 +894,7 @@ static int write_screening(metasim_results_t *r, const ms_record *rec)
     int rc = bound == SQLITE_OK ? sqlite3_step(st) : bound;
     sqlite3_reset(st);
     if (rc == SQLITE_CONSTRAINT)
-        return ms_results_fail(r, METASIM_E_STATE, "patient %u was screened before",
-                               rec->patient);
+        return ms_results_fail(r, METASIM_E_STATE, "patient %u was screened before", rec->patient);
     return rc == SQLITE_DONE ? 0 : ms_results_db_fail(r, rc, "writing the screening");
 }
 
@@ -1028,9 +1030,9 @@ int metasim_results_add_patient(metasim_results_t *r, unsigned patient, unsigned
         return r->failed;
     if (!sim || !stop_name(stop_reason) || arm > r->n_arms)
         return ms_results_error(r, METASIM_E_ARG, "patient %u: %s", patient,
-                                !sim                    ? "no simulation"
-                                : arm > r->n_arms       ? "unknown arm"
-                                                        : "unknown stop reason");
+                                !sim              ? "no simulation"
+                                : arm > r->n_arms ? "unknown arm"
+                                                  : "unknown stop reason");
     bool same = r->pending && r->patient == patient && r->arm == arm;
     if (!same && pending_rows(r))
         return other_pending(r);
@@ -1117,8 +1119,7 @@ int ms_results_finish(metasim_results_t *r)
     return 0;
 }
 
-int ms_results_close_digest(metasim_results_t *r, char digest[METASIM_DIGEST_SIZE],
-                            char **message)
+int ms_results_close_digest(metasim_results_t *r, char digest[METASIM_DIGEST_SIZE], char **message)
 {
     if (message)
         *message = NULL;
@@ -1214,8 +1215,8 @@ static int check_schema(metasim_results_t *r)
     long v = strtol(version, &end, 10);
     bool bad = errno || end == version || *end || v < 1;
     if (bad) {
-        rc = ms_results_error(r, METASIM_E_IO, "not metasim results (schema_version '%s')",
-                              version);
+        rc =
+            ms_results_error(r, METASIM_E_IO, "not metasim results (schema_version '%s')", version);
         free(version);
         return rc;
     }

@@ -23,41 +23,52 @@ const ms_results_table ms_results_tables[] = {
     {"meta", "SELECT key, value FROM meta ORDER BY rowid", false},
     {"arms", "SELECT arm, number, allocation FROM arms ORDER BY number", false},
     {"screening", "SELECT patient, enrolled, reason FROM screening ORDER BY patient", true},
-    {"patients", "SELECT patient, arm, stop_reason, end_time, cells, shed, lost, colonised,"
-                 " self_seeded, lesions FROM patients ORDER BY patient, arm",
+    {"patients",
+     "SELECT patient, arm, stop_reason, end_time, cells, shed, lost, colonised,"
+     " self_seeded, lesions FROM patients ORDER BY patient, arm",
      true},
-    {"lesions", "SELECT patient, arm, lesion, site, parent, founded, founder_clone, final_cells"
-                " FROM lesions ORDER BY patient, arm, lesion",
+    {"lesions",
+     "SELECT patient, arm, lesion, site, parent, founded, founder_clone, final_cells"
+     " FROM lesions ORDER BY patient, arm, lesion",
      true},
-    {"clones", "SELECT patient, arm, clone, parent, born, origin_lesion, loci FROM clones"
-               " ORDER BY patient, arm, clone",
+    {"clones",
+     "SELECT patient, arm, clone, parent, born, origin_lesion, loci FROM clones"
+     " ORDER BY patient, arm, clone",
      true},
-    {"events", "SELECT patient, arm, time, kind, lesion, clone, site, detail, value FROM events"
-               " ORDER BY patient, arm, time, rowid",
+    {"events",
+     "SELECT patient, arm, time, kind, lesion, clone, site, detail, value FROM events"
+     " ORDER BY patient, arm, time, rowid",
      true},
-    {"samples", "SELECT patient, arm, time, lesion, site, clone, state, cells FROM samples"
-                " ORDER BY patient, arm, time, lesion, clone, state",
+    {"samples",
+     "SELECT patient, arm, time, lesion, site, clone, state, cells FROM samples"
+     " ORDER BY patient, arm, time, lesion, clone, state",
      false},
-    {"clinical", "SELECT patient, arm, diagnosis, t_stage, n_stage, m_stage, primary_diameter,"
-                 " surgery, relapse, relapse_local, relapse_distant, relapse_site, death,"
-                 " progression, relapse_cause, assigned, treatment"
-                 " FROM clinical ORDER BY patient, arm",
+    {"clinical",
+     "SELECT patient, arm, diagnosis, t_stage, n_stage, m_stage, primary_diameter,"
+     " surgery, relapse, relapse_local, relapse_distant, relapse_site, death,"
+     " progression, relapse_cause, assigned, treatment"
+     " FROM clinical ORDER BY patient, arm",
      true},
-    {"endpoints", "SELECT patient, arm, endpoint, time, status FROM endpoints"
-                  " ORDER BY patient, arm, rowid",
+    {"endpoints",
+     "SELECT patient, arm, endpoint, time, status FROM endpoints"
+     " ORDER BY patient, arm, rowid",
      true},
-    {"km", "SELECT arm, endpoint, transform, time, n_risk, n_event, n_censor, surv, lower, upper"
-           " FROM km ORDER BY rowid",
+    {"km",
+     "SELECT arm, endpoint, transform, time, n_risk, n_event, n_censor, surv, lower, upper"
+     " FROM km ORDER BY rowid",
      false},
-    {"tests", "SELECT endpoint, arm, reference_arm, n, events, median, median_lower, median_upper,"
-              " hr, hr_lower, hr_upper, hr_p, logrank_chisq, logrank_p, rmst, rmst_diff,"
-              " rmst_diff_lower, rmst_diff_upper, tau FROM tests ORDER BY rowid",
+    {"tests",
+     "SELECT endpoint, arm, reference_arm, n, events, median, median_lower, median_upper,"
+     " hr, hr_lower, hr_upper, hr_p, logrank_chisq, logrank_p, rmst, rmst_diff,"
+     " rmst_diff_lower, rmst_diff_upper, tau FROM tests ORDER BY rowid",
      false},
-    {"paired", "SELECT endpoint, arm, reference_arm, n, share_gain, share_loss, mean_gain,"
-               " median_gain, gain_q10, gain_q90 FROM paired ORDER BY rowid",
+    {"paired",
+     "SELECT endpoint, arm, reference_arm, n, share_gain, share_loss, mean_gain,"
+     " median_gain, gain_q10, gain_q90 FROM paired ORDER BY rowid",
      false},
-    {"landmarks", "SELECT arm, endpoint, share_after_3y, share_after_5y, share_after_10y"
-                  " FROM landmarks ORDER BY rowid",
+    {"landmarks",
+     "SELECT arm, endpoint, share_after_3y, share_after_5y, share_after_10y"
+     " FROM landmarks ORDER BY rowid",
      false},
 };
 const size_t ms_results_n_tables = sizeof ms_results_tables / sizeof ms_results_tables[0];

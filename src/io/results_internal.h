@@ -33,8 +33,8 @@ enum {
 struct metasim_results {
     sqlite3 *db;
     char *path;
-    char *partial; /* the file being built; NULL for a handle opened for reading */
-    bool writing;  /* made by create, resume or merge (else by open) */
+    char *partial;                /* the file being built; NULL for a handle opened for reading */
+    bool writing;                 /* made by create, resume or merge (else by open) */
     const metasim_model_t *model; /* NULL for a merge */
     int overwrite;
     int failed; /* the first failure's code; every later write refuses */
@@ -43,7 +43,7 @@ struct metasim_results {
     sqlite3_stmt *st[N_ST];
     const char **arm_names; /* arm k (1-based) is arm_names[k - 1]; from the model */
     size_t n_arms;
-    double started; /* monotonic seconds at create or resume, for the elapsed time */
+    double started;        /* monotonic seconds at create or resume, for the elapsed time */
     double elapsed_before; /* seconds spent by earlier runs of a resumed database */
     unsigned threads;      /* recorded at close, when set */
     char digest[METASIM_DIGEST_SIZE]; /* computed at close */

@@ -105,8 +105,9 @@ int metasim_results_digest(metasim_results_t *r, char digest[METASIM_DIGEST_SIZE
         return METASIM_E_ARG;
     digest[0] = '\0';
     if (!r->db || r->writing)
-        return ms_results_error(r, METASIM_E_STATE, "the digest needs a database opened for "
-                                                    "reading");
+        return ms_results_error(r, METASIM_E_STATE,
+                                "the digest needs a database opened for "
+                                "reading");
     int rc = ms_results_compute_digest(r, digest);
     if (rc != 0)
         return rc;
@@ -174,7 +175,8 @@ static int arms_text(metasim_results_t *in, char **text)
     *text = ms_strbuf_take(&sb);
     if (!*text)
         *text = ms_results_concat("", "");
-    return *text ? 0 : ms_results_error(in, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
+    return *text ? 0
+                 : ms_results_error(in, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
 }
 
 /* Checks input `i` (opened as `in`) against the first, and claims its patients. */
@@ -215,13 +217,12 @@ static int check_input(merge_state *m, size_t i, const char *const *inputs, meta
     for (size_t k = 0; k < N_SAME && rc == 0 && i > 0; k++) {
         if (strcmp(value[k], m->first[k]) == 0)
             continue;
-        bool brief = strlen(value[k]) < 40 && !strchr(value[k], '\n') &&
-                     strlen(m->first[k]) < 40 && !strchr(m->first[k], '\n');
+        bool brief = strlen(value[k]) < 40 && !strchr(value[k], '\n') && strlen(m->first[k]) < 40 &&
+                     !strchr(m->first[k], '\n');
         rc = brief ? ms_results_error(out, METASIM_E_INVALID, "%s: %s %s differs from %s's (%s)",
-                                      inputs[i], same_keys[k][1], value[k], inputs[0],
-                                      m->first[k])
-                   : ms_results_error(out, METASIM_E_INVALID, "%s: %s differs from %s's",
-                                      inputs[i], same_keys[k][1], inputs[0]);
+                                      inputs[i], same_keys[k][1], value[k], inputs[0], m->first[k])
+                   : ms_results_error(out, METASIM_E_INVALID, "%s: %s differs from %s's", inputs[i],
+                                      same_keys[k][1], inputs[0]);
     }
     if (rc == 0 && i > 0 && strcmp(arms, m->arms) != 0)
         rc = ms_results_error(out, METASIM_E_INVALID, "%s: arms or allocation differ from %s's",
@@ -258,8 +259,8 @@ static int copy_input(metasim_results_t *r, const char *name, bool header)
 {
     sqlite3_stmt *st = NULL;
     int rc = ms_results_commit(r); /* ATTACH is refused inside a transaction */
-    int src = rc == 0 ? sqlite3_prepare_v2(r->db, "ATTACH DATABASE ?1 AS s", -1, &st, NULL)
-                      : SQLITE_OK;
+    int src =
+        rc == 0 ? sqlite3_prepare_v2(r->db, "ATTACH DATABASE ?1 AS s", -1, &st, NULL) : SQLITE_OK;
     if (rc == 0 && src == SQLITE_OK)
         src = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     if (rc == 0 && src == SQLITE_OK)

@@ -104,19 +104,19 @@ static int on_test(void *user, const ms_stats_test_row *t)
 {
     stats_ctx *c = user;
     sqlite3_stmt *st = c->st[TEST];
-    int bound =
-        sqlite3_bind_text(st, 1, c->endpoint, -1, SQLITE_STATIC) |
-        sqlite3_bind_text(st, 2, c->arms->name[t->arm], -1, SQLITE_STATIC) |
-        (t->reference ? sqlite3_bind_null(st, 3)
-                      : sqlite3_bind_text(st, 3, c->arms->name[0], -1, SQLITE_STATIC)) |
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)t->n) |
-        sqlite3_bind_int64(st, 5, (sqlite3_int64)t->events) | bind_real(st, 6, t->median.median) |
-        bind_real(st, 7, t->median.lower) | bind_real(st, 8, t->median.upper) |
-        bind_real(st, 9, t->hr) | bind_real(st, 10, t->hr_lower) | bind_real(st, 11, t->hr_upper) |
-        bind_real(st, 12, t->hr_p) | bind_real(st, 13, t->logrank_chisq) |
-        bind_real(st, 14, t->logrank_p) | bind_real(st, 15, t->rmst) |
-        bind_real(st, 16, t->rmst_diff) | bind_real(st, 17, t->rmst_diff_lower) |
-        bind_real(st, 18, t->rmst_diff_upper) | bind_real(st, 19, t->tau);
+    int bound = sqlite3_bind_text(st, 1, c->endpoint, -1, SQLITE_STATIC) |
+                sqlite3_bind_text(st, 2, c->arms->name[t->arm], -1, SQLITE_STATIC) |
+                (t->reference ? sqlite3_bind_null(st, 3)
+                              : sqlite3_bind_text(st, 3, c->arms->name[0], -1, SQLITE_STATIC)) |
+                sqlite3_bind_int64(st, 4, (sqlite3_int64)t->n) |
+                sqlite3_bind_int64(st, 5, (sqlite3_int64)t->events) |
+                bind_real(st, 6, t->median.median) | bind_real(st, 7, t->median.lower) |
+                bind_real(st, 8, t->median.upper) | bind_real(st, 9, t->hr) |
+                bind_real(st, 10, t->hr_lower) | bind_real(st, 11, t->hr_upper) |
+                bind_real(st, 12, t->hr_p) | bind_real(st, 13, t->logrank_chisq) |
+                bind_real(st, 14, t->logrank_p) | bind_real(st, 15, t->rmst) |
+                bind_real(st, 16, t->rmst_diff) | bind_real(st, 17, t->rmst_diff_lower) |
+                bind_real(st, 18, t->rmst_diff_upper) | bind_real(st, 19, t->tau);
     return step(c, TEST, bound);
 }
 
@@ -187,8 +187,7 @@ static int rows_reserve(endpoint_rows *e, size_t need)
 }
 
 /* Reads the enrolled rows (those with an arm) of endpoint `name`, by patient then arm. */
-static int read_endpoint(metasim_results_t *r, sqlite3_stmt *st, const char *name,
-                         endpoint_rows *e)
+static int read_endpoint(metasim_results_t *r, sqlite3_stmt *st, const char *name, endpoint_rows *e)
 {
     e->n = 0;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -320,8 +319,7 @@ static double col(sqlite3_stmt *st, int i)
 static void summary_screening(metasim_results_t *r, ms_strbuf *out)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT count(*), sum(enrolled) FROM screening", -1, &st, NULL) !=
+    if (sqlite3_prepare_v2(r->db, "SELECT count(*), sum(enrolled) FROM screening", -1, &st, NULL) !=
             SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) == 0) {
         sqlite3_finalize(st);
@@ -337,8 +335,8 @@ static void summary_screening(metasim_results_t *r, ms_strbuf *out)
                            " GROUP BY reason ORDER BY count(*) DESC, reason",
                            -1, &st, NULL) == SQLITE_OK) {
         for (int i = 0; sqlite3_step(st) == SQLITE_ROW; i++)
-            ms_strbuf_printf(out, "%s %s %lld", i ? "," : "; not enrolled:",
-                             (const char *)sqlite3_column_text(st, 0),
+            ms_strbuf_printf(out, "%s %s %lld",
+                             i ? "," : "; not enrolled:", (const char *)sqlite3_column_text(st, 0),
                              (long long)sqlite3_column_int64(st, 1));
     }
     sqlite3_finalize(st);
@@ -363,16 +361,15 @@ int metasim_results_summary(metasim_results_t *r, char **text)
                                 -1, &st, NULL);
     int width = 3;
     sqlite3_stmt *w = NULL;
-    if (sqlite3_prepare_v2(r->db, "SELECT max(length(arm)) FROM arms", -1, &w, NULL) ==
-            SQLITE_OK &&
+    if (sqlite3_prepare_v2(r->db, "SELECT max(length(arm)) FROM arms", -1, &w, NULL) == SQLITE_OK &&
         sqlite3_step(w) == SQLITE_ROW && sqlite3_column_int(w, 0) > width)
         width = sqlite3_column_int(w, 0);
     sqlite3_finalize(w);
     if (rc == SQLITE_OK)
-        ms_strbuf_printf(&out,
-                         "%s%-8s %-*s %7s %7s  %-24s %-22s %-10s %-26s %s\n", out.len ? "\n" : "",
-                         "endpoint", width, "arm", "n", "events", "median, y (95% CI)",
-                         "HR (95% CI)", "log-rank p", "RMST diff, y (95% CI)", "tau, y");
+        ms_strbuf_printf(&out, "%s%-8s %-*s %7s %7s  %-24s %-22s %-10s %-26s %s\n",
+                         out.len ? "\n" : "", "endpoint", width, "arm", "n", "events",
+                         "median, y (95% CI)", "HR (95% CI)", "log-rank p", "RMST diff, y (95% CI)",
+                         "tau, y");
     while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
         char med[3][24], hr[3][24], p[24], rm[3][24], tau[24], a[96], b[96], cdiff[96];
         years(med[0], sizeof med[0], col(st, 5), false);
@@ -437,5 +434,6 @@ int metasim_results_summary(metasim_results_t *r, char **text)
                                 sqlite3_errmsg(r->db));
     }
     *text = out.len ? ms_strbuf_take(&out) : ms_results_concat("", "");
-    return *text ? 0 : ms_results_error(r, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
+    return *text ? 0
+                 : ms_results_error(r, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
 }

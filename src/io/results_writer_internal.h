@@ -12,9 +12,9 @@
 
 /* A trial's identity, recorded in meta and checked on resume. */
 typedef struct ms_trial_info {
-    const char *design;      /* "paired" or "randomised" */
-    unsigned patients;       /* N */
-    unsigned shard, shards;  /* shards >= 1 */
+    const char *design;     /* "paired" or "randomised" */
+    unsigned patients;      /* N */
+    unsigned shard, shards; /* shards >= 1 */
     unsigned series;
     const double *allocation; /* one share per arm summing to 1 (randomised), or NULL */
 } ms_trial_info;

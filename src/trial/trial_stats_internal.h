@@ -35,12 +35,12 @@ extern const double ms_stats_landmark_years[MS_STATS_LANDMARKS];
 
 typedef struct ms_stats_test_row {
     size_t arm;
-    bool reference;         /* this is the reference arm: the contrast fields are NaN */
+    bool reference; /* this is the reference arm: the contrast fields are NaN */
     size_t n, events;
-    ms_surv_median median;  /* with the CI of the log transform (R's default) */
+    ms_surv_median median;               /* with the CI of the log transform (R's default) */
     double hr, hr_lower, hr_upper, hr_p; /* Cox (Efron), arm against the reference; Wald p */
     double logrank_chisq, logrank_p;
-    double rmst;            /* the arm's restricted mean up to tau */
+    double rmst;                                        /* the arm's restricted mean up to tau */
     double rmst_diff, rmst_diff_lower, rmst_diff_upper; /* arm minus reference */
     double tau;
 } ms_stats_test_row;
@@ -53,7 +53,7 @@ typedef struct ms_stats_test_row {
 typedef struct ms_stats_paired_row {
     size_t arm;
     size_t n;
-    double share_gain, share_loss; /* gain > 0, gain < 0 */
+    double share_gain, share_loss;                     /* gain > 0, gain < 0 */
     double mean_gain, median_gain, gain_q10, gain_q90; /* quantiles as R's type 7 */
 } ms_stats_paired_row;
 

@@ -744,8 +744,8 @@ START_TEST(test_export_csv_and_newick)
                                          "events", "samples",  "clinical", "endpoints"};
     char file[600];
     /* The trial's tables exist too, empty here but for their header. */
-    static const char *const trial_tables[] = {"arms", "screening", "km", "tests", "paired",
-                                               "landmarks"};
+    static const char *const trial_tables[] = {"arms",  "screening", "km",
+                                               "tests", "paired",    "landmarks"};
     for (size_t i = 0; i < 6; i++) {
         snprintf(file, sizeof file, "%s/%s.csv", csv, trial_tables[i]);
         char *text = read_file(file);

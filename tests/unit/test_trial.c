@@ -6,13 +6,13 @@
  * statistics tables against survival.c on the same rows. */
 #include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -212,13 +212,13 @@ START_TEST(test_paired_rows)
     ck_assert_double_eq(queryf(db, "SELECT count(*) FROM arms"), 2);
     ck_assert_double_eq(queryf(db, "SELECT value = 'paired' FROM meta WHERE key = 'design'"), 1);
     /* Enrolled: one end state per arm and none without; not enrolled: one without arm. */
-    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM patients"), enrolled * 2 +
-                                                                        (PATIENTS - enrolled));
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM patients"),
+                        enrolled * 2 + (PATIENTS - enrolled));
     ck_assert_double_eq(queryf(db, "SELECT count(*) FROM patients p JOIN screening s USING "
                                    "(patient) WHERE s.enrolled = (p.arm IS NULL)"),
                         0);
-    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM clinical"), enrolled * 2 +
-                                                                        (PATIENTS - enrolled));
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM clinical"),
+                        enrolled * 2 + (PATIENTS - enrolled));
     /* The shared history holds the diagnosis and the surgery, once; the arms hold what came
      * after (the assignment of each arm). */
     ck_assert_double_eq(queryf(db, "SELECT count(*) FROM events WHERE kind IN ('diagnosis', "
@@ -587,8 +587,7 @@ START_TEST(test_merge_refusals)
     metasim_free(message);
     ck_assert_int_eq(metasim_results_merge(in_tmp("ok.db"), both, 2, 0, NULL, NULL), 0);
     ck_assert_int_eq(metasim_results_merge(NULL, both, 2, 0, NULL, NULL), METASIM_E_ARG);
-    ck_assert_int_eq(metasim_results_merge(in_tmp("x.db"), both, 0, 0, NULL, NULL),
-                     METASIM_E_ARG);
+    ck_assert_int_eq(metasim_results_merge(in_tmp("x.db"), both, 0, 0, NULL, NULL), METASIM_E_ARG);
     metasim_model_destroy(m);
 }
 END_TEST
@@ -711,35 +710,43 @@ START_TEST(test_statistics_match_survival)
         ck_assert_int_eq(ms_surv_logrank(two, &lr), 0);
         ck_assert_int_eq(ms_surv_rmst_diff(two, tau, 0.05, &rm), 0);
         ms_surv_data_destroy(two);
-        ck_assert_double_eq(queryf(db, "SELECT tau FROM tests WHERE arm = 'treated' AND "
-                                       "endpoint = '%s'",
+        ck_assert_double_eq(queryf(db,
+                                   "SELECT tau FROM tests WHERE arm = 'treated' AND "
+                                   "endpoint = '%s'",
                                    ep),
                             tau);
-        ck_assert_double_eq(queryf(db, "SELECT hr FROM tests WHERE arm = 'treated' AND endpoint "
-                                       "= '%s'",
+        ck_assert_double_eq(queryf(db,
+                                   "SELECT hr FROM tests WHERE arm = 'treated' AND endpoint "
+                                   "= '%s'",
                                    ep),
                             cox.hr);
-        ck_assert_double_eq(queryf(db, "SELECT hr_upper FROM tests WHERE arm = 'treated' AND "
-                                       "endpoint = '%s'",
+        ck_assert_double_eq(queryf(db,
+                                   "SELECT hr_upper FROM tests WHERE arm = 'treated' AND "
+                                   "endpoint = '%s'",
                                    ep),
                             cox.hr_upper);
-        ck_assert_double_eq(queryf(db, "SELECT logrank_p FROM tests WHERE arm = 'treated' AND "
-                                       "endpoint = '%s'",
+        ck_assert_double_eq(queryf(db,
+                                   "SELECT logrank_p FROM tests WHERE arm = 'treated' AND "
+                                   "endpoint = '%s'",
                                    ep),
                             lr.p_value);
-        ck_assert_double_eq(queryf(db, "SELECT rmst_diff_lower FROM tests WHERE arm = 'treated' "
-                                       "AND endpoint = '%s'",
+        ck_assert_double_eq(queryf(db,
+                                   "SELECT rmst_diff_lower FROM tests WHERE arm = 'treated' "
+                                   "AND endpoint = '%s'",
                                    ep),
                             rm.lower);
-        ck_assert_double_eq(queryf(db, "SELECT rmst FROM tests WHERE arm = 'control' AND "
-                                       "endpoint = '%s'",
+        ck_assert_double_eq(queryf(db,
+                                   "SELECT rmst FROM tests WHERE arm = 'control' AND "
+                                   "endpoint = '%s'",
                                    ep),
                             rm.arm[0].rmst);
-        ck_assert(isnan(queryf(db, "SELECT hr FROM tests WHERE arm = 'control' AND endpoint = "
-                                   "'%s'",
+        ck_assert(isnan(queryf(db,
+                               "SELECT hr FROM tests WHERE arm = 'control' AND endpoint = "
+                               "'%s'",
                                ep)));
-        ck_assert(isnan(queryf(db, "SELECT reference_arm FROM tests WHERE arm = 'control' AND "
-                                   "endpoint = '%s'",
+        ck_assert(isnan(queryf(db,
+                               "SELECT reference_arm FROM tests WHERE arm = 'control' AND "
+                               "endpoint = '%s'",
                                ep)));
         /* The paired effects: gains of the same patients, arm minus reference. */
         double gain[2 * PATIENTS], sum = 0;
@@ -752,24 +759,23 @@ START_TEST(test_statistics_match_survival)
             down += gain[i] < 0;
         }
         qsort(gain, arm.n, sizeof *gain, by_value);
-        double h = (double)(arm.n - 1) * 0.9, q90 = gain[(size_t)h] +
-                                                   (h - floor(h)) *
-                                                       (gain[(size_t)h + 1] - gain[(size_t)h]);
+        double h = (double)(arm.n - 1) * 0.9,
+               q90 = gain[(size_t)h] + (h - floor(h)) * (gain[(size_t)h + 1] - gain[(size_t)h]);
         ck_assert_double_eq(queryf(db, "SELECT n FROM paired WHERE endpoint = '%s'", ep),
                             (double)arm.n);
         ck_assert_double_eq(queryf(db, "SELECT share_gain FROM paired WHERE endpoint = '%s'", ep),
                             (double)up / (double)arm.n);
         ck_assert_double_eq(queryf(db, "SELECT share_loss FROM paired WHERE endpoint = '%s'", ep),
                             (double)down / (double)arm.n);
-        ck_assert_double_eq_tol(queryf(db, "SELECT mean_gain FROM paired WHERE endpoint = '%s'",
-                                       ep),
-                                sum / (double)arm.n, 1e-9);
-        ck_assert_double_eq_tol(queryf(db, "SELECT gain_q90 FROM paired WHERE endpoint = '%s'",
-                                       ep),
+        ck_assert_double_eq_tol(
+            queryf(db, "SELECT mean_gain FROM paired WHERE endpoint = '%s'", ep),
+            sum / (double)arm.n, 1e-9);
+        ck_assert_double_eq_tol(queryf(db, "SELECT gain_q90 FROM paired WHERE endpoint = '%s'", ep),
                                 q90, 1e-9);
         /* Landmarks: the share of events after 3 years is 0 within a 600-day horizon. */
-        ck_assert_double_eq(queryf(db, "SELECT share_after_3y FROM landmarks WHERE arm = "
-                                       "'control' AND endpoint = '%s'",
+        ck_assert_double_eq(queryf(db,
+                                   "SELECT share_after_3y FROM landmarks WHERE arm = "
+                                   "'control' AND endpoint = '%s'",
                                    ep),
                             0);
     }
@@ -808,9 +814,9 @@ START_TEST(test_digest_detects_changes)
     snprintf(digest, sizeof digest, "%s", run(m, &o));
     sqlite3 *db = NULL;
     ck_assert_int_eq(sqlite3_open(o.path, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db, "UPDATE events SET time = time + 1e-9 WHERE rowid = 3",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(db, "UPDATE events SET time = time + 1e-9 WHERE rowid = 3", NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
     metasim_results_t *r = NULL;
     ck_assert_int_eq(metasim_results_open(o.path, &r), 0);

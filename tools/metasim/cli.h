@@ -10,10 +10,10 @@
 
 /* Documented exit codes (docs/cli.md). */
 enum {
-    CLI_OK = 0,      /* success */
-    CLI_INVALID = 1, /* the input (scenario, results) has mistakes; messages on stderr */
-    CLI_USAGE = 2,   /* the command line is wrong */
-    CLI_FAILURE = 3, /* the system failed: out of memory, cannot write output */
+    CLI_OK = 0,            /* success */
+    CLI_INVALID = 1,       /* the input (scenario, results) has mistakes; messages on stderr */
+    CLI_USAGE = 2,         /* the command line is wrong */
+    CLI_FAILURE = 3,       /* the system failed: out of memory, cannot write output */
     CLI_INTERRUPTED = 130, /* stopped by SIGINT or SIGTERM (trial: resumable) */
 };
 
@@ -32,15 +32,15 @@ typedef struct cli_args {
     const char *command;
     bool quiet;
     bool help;
-    bool verbose;        /* --verbose */
-    const char *seed;    /* --seed */
-    const char *patient; /* --patient */
-    const char *until;   /* --until */
-    const char *csv;     /* --csv (a FILE for run, a DIR for export) */
-    const char *db;      /* --db */
-    const char *arm;     /* --arm */
-    const char *newick;  /* --newick */
-    bool force;          /* --force */
+    bool verbose;           /* --verbose */
+    const char *seed;       /* --seed */
+    const char *patient;    /* --patient */
+    const char *until;      /* --until */
+    const char *csv;        /* --csv (a FILE for run, a DIR for export) */
+    const char *db;         /* --db */
+    const char *arm;        /* --arm */
+    const char *newick;     /* --newick */
+    bool force;             /* --force */
     const char *patients;   /* --patients */
     const char *threads;    /* --threads */
     const char *shard;      /* --shard */

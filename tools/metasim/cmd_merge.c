@@ -11,10 +11,10 @@ int cmd_merge(const cli_args *args)
     const char *out = args->positional[0];
     char *line = cli_command_line(args->argc, args->argv);
     char *message = NULL;
-    int rc = line ? metasim_results_merge(out, args->positional + 1,
-                                          (size_t)(args->n_positional - 1), args->force, line,
-                                          &message)
-                  : METASIM_E_NOMEM;
+    int rc =
+        line ? metasim_results_merge(out, args->positional + 1, (size_t)(args->n_positional - 1),
+                                     args->force, line, &message)
+             : METASIM_E_NOMEM;
     free(line);
     if (rc != 0) {
         fprintf(stderr, "metasim merge: %s%s\n", message ? message : metasim_strerror(rc),

@@ -29,12 +29,24 @@ static void on_interrupt(int sig)
 }
 
 typedef struct progress {
-    bool draw;  /* stderr is a terminal and not --quiet */
+    bool draw;   /* stderr is a terminal and not --quiet */
     double last; /* elapsed time of the last drawing */
     bool drawn;
 } progress;
 
-/* The bar: "[=====>      ]  45 %  450/1000 patients, 36 enrolled, 12 s, ETA 15 s". Redrawn at
+/* A duration as "42s", "3m07s" or "2h05m". */
+static void duration(char *out, size_t size, double seconds)
+{
+    long s = (long)(seconds + 0.5);
+    if (s < 60)
+        snprintf(out, size, "%lds", s);
+    else if (s < 3600)
+        snprintf(out, size, "%ldm%02lds", s / 60, s % 60);
+    else
+        snprintf(out, size, "%ldh%02ldm", s / 3600, s / 60 % 60);
+}
+
+/* The bar: "[=====>      ]  45 %  450/1000 patients, 36 enrolled, 12s, ETA 15s". Redrawn at
  * most ten times a second, and at the end. */
 static int on_progress(void *user, const metasim_trial_progress_t *p)
 {
@@ -53,12 +65,15 @@ static int on_progress(void *user, const metasim_trial_progress_t *p)
         line[i] = i < full ? '=' : i == full ? '>' : ' ';
     line[WIDTH] = '\0';
     unsigned long long new_done = p->done - p->resumed, left = p->total - p->done;
-    double eta = new_done ? p->elapsed / (double)new_done * (double)left : NAN;
-    char eta_text[32] = "";
-    if (isfinite(eta))
-        snprintf(eta_text, sizeof eta_text, ", ETA %.0f s", eta);
-    fprintf(stderr, "\r[%s] %3.0f %%  %llu/%llu patients, %llu enrolled, %.0f s%s\033[K", line,
-            100 * share, p->done, p->total, p->enrolled, p->elapsed, eta_text);
+    char elapsed[32], eta[48] = "";
+    duration(elapsed, sizeof elapsed, p->elapsed);
+    if (new_done > 0 && left > 0) {
+        char rest[32];
+        duration(rest, sizeof rest, p->elapsed / (double)new_done * (double)left);
+        snprintf(eta, sizeof eta, ", ETA %s", rest);
+    }
+    fprintf(stderr, "\r[%s] %3.0f %%  %llu/%llu patients, %llu enrolled, %s%s\033[K", line,
+            100 * share, p->done, p->total, p->enrolled, elapsed, eta);
     fflush(stderr);
     return 0;
 }
@@ -159,8 +174,8 @@ int cmd_trial(const cli_args *args)
                            patients > 0xffffffffULL))
         return usage_error("--patients: expected a whole number from 1 to 2^32 - 1 (got %s)",
                            args->patients);
-    if (args->threads && (cli_parse_u64(args->threads, &threads) != 0 || threads == 0 ||
-                          threads > MAX_THREADS))
+    if (args->threads &&
+        (cli_parse_u64(args->threads, &threads) != 0 || threads == 0 || threads > MAX_THREADS))
         return usage_error("--threads: expected a whole number from 1 to 1024 (got %s)",
                            args->threads);
     if (args->series && (cli_parse_u64(args->series, &series) != 0 || series > 0xffffffffULL))
@@ -200,8 +215,9 @@ int cmd_trial(const cli_args *args)
     char *db = NULL, *line = NULL, *message = NULL;
     size_t arms = metasim_model_arm_count(model);
     if (arms == 0) {
-        fprintf(stderr, "metasim trial: %s: the scenario has no arms to compare (add an 'arms' "
-                        "section)\n",
+        fprintf(stderr,
+                "metasim trial: %s: the scenario has no arms to compare (add an 'arms' "
+                "section)\n",
                 args->positional[0]);
         code = CLI_INVALID;
         goto out;
@@ -215,8 +231,9 @@ int cmd_trial(const cli_args *args)
     if (!args->patients)
         patients = metasim_model_trial_patients(model); /* trial.patients, 1000 by default */
     if (patients == 0 || patients > 0xffffffffULL) {
-        fprintf(stderr, "metasim trial: %s: trial.patients %llu is more than this metasim runs "
-                        "(2^32 - 1)\n",
+        fprintf(stderr,
+                "metasim trial: %s: trial.patients %llu is more than this metasim runs "
+                "(2^32 - 1)\n",
                 args->positional[0], patients);
         code = CLI_INVALID;
         goto out;
@@ -226,8 +243,9 @@ int cmd_trial(const cli_args *args)
         seed_from = "scenario";
         if (!metasim_model_seed(model, &seed)) {
             if (args->resume) {
-                fprintf(stderr, "metasim trial: --resume needs --seed: %s sets no seed (the "
-                                "trial printed the seed it drew when it started)\n",
+                fprintf(stderr,
+                        "metasim trial: --resume needs --seed: %s sets no seed (the "
+                        "trial printed the seed it drew when it started)\n",
                         args->positional[0]);
                 code = CLI_USAGE;
                 goto out;
@@ -283,6 +301,7 @@ int cmd_trial(const cli_args *args)
                                    .user = &bar};
     struct sigaction sa = {0}, old_int, old_term;
     sa.sa_handler = on_interrupt;
+    sa.sa_flags = SA_RESTART; /* the writer's system calls go on; the callback stops the run */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);

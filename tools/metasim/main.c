@@ -64,11 +64,19 @@ static const cli_option *const run_options[] = {
     &cli_opt_arm,  &cli_opt_verbose, &cli_opt_quiet, &cli_opt_help, NULL};
 static const cli_option *const export_options[] = {
     &cli_opt_csv_dir, &cli_opt_newick, &cli_opt_digest, &cli_opt_force, &cli_opt_help, NULL};
-static const cli_option *const trial_options[] = {
-    &cli_opt_patients, &cli_opt_threads, &cli_opt_trial_seed, &cli_opt_trial_db,
-    &cli_opt_force,    &cli_opt_shard,   &cli_opt_resume,     &cli_opt_series,
-    &cli_opt_design,   &cli_opt_allocation, &cli_opt_quiet,   &cli_opt_help,
-    NULL};
+static const cli_option *const trial_options[] = {&cli_opt_patients,
+                                                  &cli_opt_threads,
+                                                  &cli_opt_trial_seed,
+                                                  &cli_opt_trial_db,
+                                                  &cli_opt_force,
+                                                  &cli_opt_shard,
+                                                  &cli_opt_resume,
+                                                  &cli_opt_series,
+                                                  &cli_opt_design,
+                                                  &cli_opt_allocation,
+                                                  &cli_opt_quiet,
+                                                  &cli_opt_help,
+                                                  NULL};
 static const cli_option *const merge_options[] = {&cli_opt_force, &cli_opt_quiet, &cli_opt_help,
                                                   NULL};
 
@@ -149,7 +157,7 @@ static void print_main_help(FILE *out)
         fprintf(out, "  %s\n", metasim_builtin_name(i));
     fprintf(out, "\n'metasim help COMMAND' shows a command's options.\n"
                  "exit codes: 0 success, 1 mistakes in the input, 2 wrong command line,\n"
-                 "3 system failure (memory, output)\n");
+                 "3 system failure (memory, output), 130 interrupted (trial: --resume)\n");
 }
 
 static void print_command_help(FILE *out, const cli_command *c)
