@@ -141,6 +141,49 @@ METASIM_API const char *metasim_model_locus_name(const metasim_model_t *model, s
 /* The scenario text exactly as read, for provenance; NULL if it could not be read. */
 METASIM_API const char *metasim_model_source(const metasim_model_t *model);
 
+/* ---------------------------------------------------------------- cohorts */
+
+/* A scenario's `cohort` section makes patients differ: each patient draws a subtype (with the
+ * subtypes' shares) and values of the varying parameters, from its own random stream keyed by
+ * (seed, patient), so that patient K has the same values in `metasim run --patient K` and in
+ * any trial (docs/trials.md, "Cohorts"). metasim_sim_create() does this itself; these functions
+ * let a caller see what a patient was given. */
+
+/* 1 when the scenario's patients differ (subtypes or varying parameters), else 0. */
+METASIM_API int metasim_model_cohort_varies(const metasim_model_t *model);
+
+/* The subtypes in declaration order (0 when there are none); for a patient's model, those of
+ * its population. */
+METASIM_API size_t metasim_model_subtype_count(const metasim_model_t *model);
+METASIM_API const char *metasim_model_subtype_name(const metasim_model_t *model, size_t k);
+
+/* Patient `patient`'s own model under master seed `seed`: the scenario with the patient's
+ * subtype and drawn values (for a scenario whose patients do not differ, a copy of it).
+ * `model` must outlive it; free it with metasim_model_destroy(). Returns 0, METASIM_E_ARG,
+ * METASIM_E_NOMEM, or METASIM_E_INVALID when the drawn values break a rule of the scenario
+ * (for example blood flows that add up to more than 1); *patient_model is then set all the
+ * same, and metasim_model_errmsg() names the patient, its values and the rule. */
+METASIM_API int metasim_model_patient(const metasim_model_t *model, unsigned long long seed,
+                                      unsigned patient, metasim_model_t **patient_model);
+
+/* A patient's subtype (NULL when the scenario has none, or for a model not made by
+ * metasim_model_patient()). */
+METASIM_API const char *metasim_model_patient_subtype(const metasim_model_t *model);
+
+/* One value a patient was given: the path of the scenario field, the value in canonical units
+ * and that unit ("/d", "mg", "" for pure numbers). */
+typedef struct metasim_covariate {
+    const char *path;
+    double value;
+    const char *unit;
+} metasim_covariate_t;
+
+/* A patient model's values (subtype values first, then the cohort's parameters, one entry per
+ * field holding its final value); 0 for other models. */
+METASIM_API size_t metasim_model_covariate_count(const metasim_model_t *model);
+METASIM_API int metasim_model_covariate(const metasim_model_t *model, size_t k,
+                                        metasim_covariate_t *covariate);
+
 /* Size limits of a scenario file. */
 #define METASIM_MAX_SCENARIO_BYTES (16 * 1024 * 1024)
 #define METASIM_MAX_SCENARIO_DEPTH 64
@@ -280,8 +323,11 @@ METASIM_API int metasim_sim_fork(const metasim_sim_t *sim, unsigned arm,
  * caller can stop at successive sizes. 0 removes it. */
 METASIM_API int metasim_sim_set_stop_cells(metasim_sim_t *sim, double cells);
 
-/* Creates a simulation of `model` (which must outlive it). On failure returns a negative code
- * and sets *sim to NULL. */
+/* Creates a simulation of `model` (which must outlive it). When the scenario's patients differ
+ * (`cohort`), the simulation runs patient options->patient's own model (metasim_model_patient(),
+ * metasim_sim_model()); METASIM_E_INVALID then means that the patient's drawn values break a
+ * rule, and metasim_model_patient() gives the message. On failure returns a negative code and
+ * sets *sim to NULL. */
 METASIM_API int metasim_sim_create(const metasim_model_t *model,
                                    const metasim_sim_options_t *options, metasim_sim_t **sim);
 
@@ -291,6 +337,9 @@ METASIM_API int metasim_sim_create(const metasim_model_t *model,
  * exactly. */
 METASIM_API int metasim_sim_run(metasim_sim_t *sim, double t_max, unsigned long long max_events);
 
+/* The model the simulation runs: the patient's own model when the scenario's patients differ,
+ * else the model it was created with. Valid while the simulation lives. */
+METASIM_API const metasim_model_t *metasim_sim_model(const metasim_sim_t *sim);
 METASIM_API double metasim_sim_time(const metasim_sim_t *sim);               /* d */
 METASIM_API double metasim_sim_cells(const metasim_sim_t *sim);              /* tumour cells */
 METASIM_API unsigned long long metasim_sim_events(const metasim_sim_t *sim); /* so far */

@@ -19,8 +19,6 @@
 #include "metasim/metasim.h"
 #include "state/patient_internal.h"
 
-/* Random stream purposes (the fourth part of a stream's key). */
-enum { MS_PURPOSE_ENGINE = 1, MS_PURPOSE_BLOOD = 2, MS_PURPOSE_CLINIC = 3 };
 
 /* Per-cell rates of one compartment, frozen over a step (all /d). */
 typedef struct ms_rates {
@@ -75,6 +73,7 @@ typedef struct ms_comp_step {
 
 struct metasim_sim {
     const metasim_model_t *model;
+    metasim_model_t *own_model; /* the patient's own model (cohorts), shared by forks; or NULL */
     metasim_sim_options_t opt;
     ms_patient p;
     gsl_rng *rng;

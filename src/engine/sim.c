@@ -29,10 +29,23 @@ int metasim_sim_create(const metasim_model_t *model, const metasim_sim_options_t
     if (!model || !options || model->status != 0 || options->stop_cells < 0 ||
         !isfinite(options->stop_cells))
         return METASIM_E_ARG;
+    /* A patient of a varying cohort runs its own model, built before anything else. */
+    metasim_model_t *own = NULL;
+    if (ms_cohort_varies(&model->cohort)) {
+        int rc = metasim_model_patient(model, options->seed, options->patient, &own);
+        if (rc != 0) {
+            metasim_model_destroy(own);
+            return rc;
+        }
+        model = own;
+    }
     metasim_sim_t *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        metasim_model_destroy(own);
         return METASIM_E_NOMEM;
+    }
     s->model = model;
+    s->own_model = own;
     s->opt = *options;
 #ifndef NDEBUG
     s->opt.verify = 1; /* debug and sanitizer builds check the state after every step */
@@ -90,7 +103,13 @@ void metasim_sim_destroy(metasim_sim_t *s)
     free(s->env.death);
     free(s->env.transition);
     ms_strbuf_free(&s->err);
+    ms_model_release(s->own_model);
     free(s);
+}
+
+const metasim_model_t *metasim_sim_model(const metasim_sim_t *s)
+{
+    return s ? s->model : NULL;
 }
 
 int ms_engine_clone_event(metasim_sim_t *s, uint32_t clone, uint32_t lesion, double t)
@@ -308,6 +327,10 @@ int metasim_sim_fork(const metasim_sim_t *src, unsigned arm, const metasim_write
     int rc = metasim_sim_create(src->model, &o, &s);
     if (rc != 0)
         return rc;
+    if (src->own_model) { /* the copy shares the patient's own model */
+        s->own_model = src->own_model;
+        ms_model_retain(s->own_model);
+    }
     /* The new streams start afresh under the arm's key; everything else is the source's. */
     if (ms_patient_copy(&s->p, &src->p) != 0 ||
         ms_array_reserve((void **)&s->traits, &s->cap_traits, src->p.n_clones, sizeof *s->traits,

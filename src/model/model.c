@@ -732,6 +732,9 @@ static int build(metasim_model_t *m)
         rule_error(m, get(root, "loci"), "loci: at most 64 loci (got %zu)", m->n_loci);
     m->initial_cells = (uint64_t)num(primary, "initial_cells");
     m->detection_cells = num(primary, "detection_cells");
+    /* A patient's model is read from a tree that already holds its drawn values. */
+    if (!m->population)
+        return ms_cohort_read(&m->cohort, root, get(root, "cohort"), &m->diag);
     return 0;
 }
 
@@ -786,6 +789,18 @@ static void describe(metasim_model_t *m)
         for (size_t k = 0; k < a->n_lines; k++)
             ms_strbuf_printf(&sb, "%s%s", k ? " then " : "", m->regimens[a->lines[k].regimen].name);
         ms_strbuf_puts(&sb, a->n_lines ? ")" : "untreated)");
+    }
+    const ms_cohort *c = &m->cohort;
+    if (ms_cohort_varies(c)) {
+        ms_strbuf_puts(&sb, "\n  cohort:");
+        for (size_t i = 0; i < c->n_subtypes; i++)
+            ms_strbuf_printf(&sb, "%s %s %.3g %%", i ? "," : " subtypes", c->subtypes[i].name,
+                             100 * c->subtypes[i].share);
+        static const char *const dist[] = {"fixed", "normal", "lognormal", "uniform"};
+        for (size_t i = 0; i < c->n_params; i++)
+            ms_strbuf_printf(&sb, "%s %s (%s)",
+                             i ? "," : (c->n_subtypes ? "; varying" : " varying"),
+                             c->params[i].path, dist[c->params[i].distribution]);
     }
     ms_strbuf_puts(&sb, "\n");
     m->summary = ms_strbuf_take(&sb);
@@ -846,6 +861,7 @@ static metasim_model_t *model_new(const char *name)
         return NULL;
     }
     m->diag.file = m->source_name;
+    m->subtype = SIZE_MAX;
     return m;
 }
 
@@ -1061,6 +1077,8 @@ void metasim_model_destroy(metasim_model_t *m)
     free(m->arms);
     free(m->regimens);
     free(m->states);
+    ms_cohort_free(&m->cohort);
+    free(m->covariates);
     ms_node_free(m->tree);
     ms_diag_free(&m->diag);
     free(m->errmsg);
@@ -1141,5 +1159,110 @@ const char *metasim_model_locus_name(const metasim_model_t *m, size_t k)
 
 const char *metasim_model_source(const metasim_model_t *m)
 {
+    if (m && m->population)
+        return m->population->text;
     return m ? m->text : NULL;
+}
+
+/* ------------------------------------------------------------ patients of a cohort */
+
+int metasim_model_patient(const metasim_model_t *model, unsigned long long seed, unsigned patient,
+                          metasim_model_t **patient_model)
+{
+    if (!patient_model)
+        return METASIM_E_ARG;
+    *patient_model = NULL;
+    if (!model || model->status != 0 || model->population)
+        return METASIM_E_ARG;
+    metasim_model_t *m = model_new(model->source_name);
+    if (!m)
+        return METASIM_E_NOMEM;
+    *patient_model = m;
+    m->population = model;
+    m->refs = 1;
+    ms_strbuf why = {0};
+    int rc = 0;
+    if (!(m->tree = ms_node_clone(model->tree)))
+        rc = METASIM_E_NOMEM;
+    else
+        rc = ms_cohort_draw(&model->cohort, m->tree, seed, patient, &m->subtype, &m->covariates,
+                            &m->n_covariates, &why);
+    if (rc == 0 && (rc = build(m)) == 0 && m->diag.nomem)
+        rc = METASIM_E_NOMEM;
+    if (rc == 0 && m->diag.total > 0)
+        rc = METASIM_E_INVALID;
+    m->status = rc;
+    if (rc != 0) {
+        /* Which values broke which rule: the drawn values, then the rules as for a file. */
+        ms_strbuf sb = {0};
+        ms_strbuf_printf(&sb, "%s: patient %u", m->source_name, patient);
+        if (m->subtype != SIZE_MAX)
+            ms_strbuf_printf(&sb, " (subtype %s)", model->cohort.subtypes[m->subtype].name);
+        for (size_t i = 0; i < m->n_covariates; i++)
+            ms_strbuf_printf(&sb, "%s %s = %.6g%s%s", i ? "," : ", drawn", m->covariates[i].path,
+                             m->covariates[i].value,
+                             *ms_units_canonical(m->covariates[i].dim) ? " " : "",
+                             ms_units_canonical(m->covariates[i].dim));
+        ms_strbuf_puts(&sb, ":\n");
+        if (ms_strbuf_str(&why)[0])
+            ms_strbuf_printf(&sb, "%s: %s\n", m->source_name, ms_strbuf_str(&why));
+        else if (m->diag.total > 0)
+            ms_diag_format(&m->diag, &sb);
+        else
+            ms_strbuf_printf(&sb, "%s: %s\n", m->source_name, metasim_strerror(rc));
+        m->errmsg = ms_strbuf_take(&sb);
+    }
+    ms_strbuf_free(&why);
+    return rc;
+}
+
+int metasim_model_cohort_varies(const metasim_model_t *m)
+{
+    return m && m->status == 0 && ms_cohort_varies(&m->cohort);
+}
+
+size_t metasim_model_subtype_count(const metasim_model_t *m)
+{
+    if (m && m->population)
+        m = m->population;
+    return m && m->status == 0 ? m->cohort.n_subtypes : 0;
+}
+
+const char *metasim_model_subtype_name(const metasim_model_t *m, size_t k)
+{
+    if (m && m->population)
+        m = m->population;
+    return k < metasim_model_subtype_count(m) ? m->cohort.subtypes[k].name : NULL;
+}
+
+const char *metasim_model_patient_subtype(const metasim_model_t *m)
+{
+    return m && m->population && m->subtype != SIZE_MAX
+               ? m->population->cohort.subtypes[m->subtype].name
+               : NULL;
+}
+
+size_t metasim_model_covariate_count(const metasim_model_t *m)
+{
+    return m ? m->n_covariates : 0;
+}
+
+int metasim_model_covariate(const metasim_model_t *m, size_t k, metasim_covariate_t *out)
+{
+    if (!m || !out || k >= m->n_covariates)
+        return METASIM_E_ARG;
+    *out = (metasim_covariate_t){m->covariates[k].path, m->covariates[k].value,
+                                 ms_units_canonical(m->covariates[k].dim)};
+    return 0;
+}
+
+void ms_model_retain(metasim_model_t *m)
+{
+    __atomic_add_fetch(&m->refs, 1, __ATOMIC_RELAXED);
+}
+
+void ms_model_release(metasim_model_t *m)
+{
+    if (m && __atomic_sub_fetch(&m->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        metasim_model_destroy(m);
 }

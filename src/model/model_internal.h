@@ -10,6 +10,7 @@
 
 #include "core/diag_internal.h"
 #include "metasim/metasim.h"
+#include "model/cohort_internal.h"
 #include "model/tree_internal.h"
 
 typedef enum ms_growth { MS_GROWTH_EXPONENTIAL, MS_GROWTH_LOGISTIC, MS_GROWTH_GOMPERTZ } ms_growth;
@@ -199,6 +200,21 @@ struct metasim_model {
     double ctc_survival, ctc_half_life, blood_volume; /* fraction, d, L */
     /* Engine settings (docs/engine.md). */
     double exact_below, step_bound, max_step;
+    /* Between-patient variation (cohort_internal.h). A population model with a varying cohort
+     * gives each patient a model of its own (metasim_model_patient()): `population` points
+     * back, `subtype` and `covariates` record the patient's values, and `refs` counts the
+     * simulations sharing it (forks of one patient). */
+    ms_cohort cohort;
+    const metasim_model_t *population; /* NULL for a model loaded from a scenario */
+    size_t subtype;                    /* index into population->cohort.subtypes, or SIZE_MAX */
+    ms_covariate *covariates;
+    size_t n_covariates;
+    unsigned refs;
 };
+
+/* A simulation's hold on a patient model: ms_model_retain() for each sharer, ms_model_release()
+ * destroys it when the last lets go. Thread-safe. */
+void ms_model_retain(metasim_model_t *m);
+void ms_model_release(metasim_model_t *m);
 
 #endif

@@ -351,6 +351,70 @@ const ms_field ms_schema[] = {
     {"trial.inclusion.m_stages[]", MS_T_INTEGER, MS_DIM_NONE, .flags = MS_LO_CLOSED | MS_HI_CLOSED,
      .lo = 0, .hi = 1, .doc = "An M stage."},
 
+    /* ------------------------------------------------------------ cohort */
+    {"cohort", MS_T_SECTION,
+     .doc = "Between-patient variation (docs/trials.md, \"Cohorts\"): subtypes drawn with their "
+            "shares, then per-patient parameter values drawn from distributions. Each patient's "
+            "values come from its own random stream, so `metasim run --patient K` and a trial "
+            "give patient K the same values."},
+    {"cohort.subtypes", MS_T_MAP,
+     .doc = "Categorical subtypes by name (for example `luminal_a`, `src_high`); each patient "
+            "belongs to one, drawn with the subtypes' shares, which add up to 1."},
+    {"cohort.subtypes.*", MS_T_SECTION, .doc = "One subtype."},
+    {"cohort.subtypes.*.share", MS_T_NUMBER, MS_DIM_FRACTION,
+     .flags = MS_REQUIRED | MS_LO_OPEN | MS_HI_CLOSED, .lo = 0, .hi = 1,
+     .doc = "Share of patients of this subtype."},
+    {"cohort.subtypes.*.parameters", MS_T_LIST,
+     .doc = "The subtype's own values: applied first, so that `cohort.parameters` vary around "
+            "them. Items are shaped as in `cohort.parameters`."},
+    {"cohort.subtypes.*.parameters[]", MS_T_SECTION, .doc = "One parameter of the subtype."},
+    {"cohort.subtypes.*.parameters[].path", MS_T_STRING, .flags = MS_REQUIRED,
+     .doc = "As in `cohort.parameters[].path`."},
+    {"cohort.subtypes.*.parameters[].distribution", MS_T_ENUM,
+     .choices = "fixed|normal|lognormal|uniform", .def = "fixed",
+     .doc = "As in `cohort.parameters[].distribution`."},
+    {"cohort.subtypes.*.parameters[].value", MS_T_STRING,
+     .doc = "As in `cohort.parameters[].value`."},
+    {"cohort.subtypes.*.parameters[].cv", MS_T_NUMBER, MS_DIM_FRACTION, POSITIVE,
+     .doc = "As in `cohort.parameters[].cv`."},
+    {"cohort.subtypes.*.parameters[].sd", MS_T_STRING, .doc = "As in `cohort.parameters[].sd`."},
+    {"cohort.subtypes.*.parameters[].lower", MS_T_STRING,
+     .doc = "As in `cohort.parameters[].lower`."},
+    {"cohort.subtypes.*.parameters[].upper", MS_T_STRING,
+     .doc = "As in `cohort.parameters[].upper`."},
+    {"cohort.parameters", MS_T_LIST,
+     .doc = "Parameters that vary between patients, each drawn independently for every "
+            "patient, in list order."},
+    {"cohort.parameters[]", MS_T_SECTION, .doc = "One varying parameter."},
+    {"cohort.parameters[].path", MS_T_STRING, .flags = MS_REQUIRED,
+     .doc = "The scenario value that varies, by its path in the file: for example "
+            "`sites.breast.division.cycling`, `patient.weight`, "
+            "`drugs.dasatinib.effects[0].ec50`. It must be a number the scenario holds "
+            "(written or defaulted), outside `scenario`, `time`, `engine`, `trial` and "
+            "`cohort`."},
+    {"cohort.parameters[].distribution", MS_T_ENUM, .choices = "fixed|normal|lognormal|uniform",
+     .def = "fixed",
+     .doc = "fixed: `value` for every patient; normal: mean `value`, standard deviation `sd` "
+            "or `cv` times the mean; lognormal: median `value` (the pharmacometric typical "
+            "value), log-scale variance ln(1 + cv^2); uniform: between `lower` and `upper`. "
+            "Normal and lognormal are truncated to [`lower`, `upper`] when given, by "
+            "inverse-CDF sampling (exact, no rejection)."},
+    {"cohort.parameters[].value", MS_T_STRING,
+     .doc = "The fixed or typical value, in the unit of the field at `path` (for example "
+            "`0.3 /d`); default: the value the scenario (or the patient's subtype) gives it. "
+            "Required for `fixed`."},
+    {"cohort.parameters[].cv", MS_T_NUMBER, MS_DIM_FRACTION, POSITIVE,
+     .doc = "Coefficient of variation (normal, lognormal), for example `20 %`."},
+    {"cohort.parameters[].sd", MS_T_STRING,
+     .doc = "Standard deviation of a normal distribution, in the unit of the field; instead "
+            "of `cv`."},
+    {"cohort.parameters[].lower", MS_T_STRING,
+     .doc = "Lower bound, in the unit of the field: truncation (normal, lognormal) or the "
+            "uniform's low end. A distribution that could leave the field's allowed range "
+            "must be truncated inside it."},
+    {"cohort.parameters[].upper", MS_T_STRING,
+     .doc = "Upper bound, in the unit of the field (as `lower`)."},
+
     /* ------------------------------------------------------------ regimens */
     {"regimens", MS_T_MAP,
      .doc = "Named regimens: dosing records in the pharmacometrics idiom, repeated in "

@@ -59,3 +59,34 @@ const ms_node *ms_node_get(const ms_node *map, const char *key)
             return map->items[i];
     return NULL;
 }
+
+/* Recursive: a validated tree is at most 64 levels deep (the loader's limit). */
+ms_node *ms_node_clone(const ms_node *node)
+{
+    ms_node *c = ms_node_new(node->kind, node->line, node->col);
+    if (!c)
+        return NULL;
+    c->key_line = node->key_line;
+    c->key_col = node->key_col;
+    c->len = node->len;
+    c->plain = node->plain;
+    c->field = node->field;
+    c->number = node->number;
+    c->valid = node->valid;
+    c->defaulted = node->defaulted;
+    if ((node->key && !(c->key = strdup(node->key))) ||
+        (node->text && !(c->text = malloc(node->len + 1)))) {
+        ms_node_free(c);
+        return NULL;
+    }
+    if (node->text)
+        memcpy(c->text, node->text, node->len + 1);
+    for (size_t i = 0; i < node->count; i++) {
+        ms_node *child = ms_node_clone(node->items[i]);
+        if (!child || !ms_node_add(c, child)) {
+            ms_node_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}

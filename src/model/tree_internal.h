@@ -33,6 +33,10 @@ ms_node *ms_node_new(ms_node_kind kind, int line, int col);
 bool ms_node_add(ms_node *parent, ms_node *child);
 void ms_node_free(ms_node *node);
 
+/* A deep copy of `node` and everything under it, validation results included (its parent is
+ * NULL); NULL when out of memory. */
+ms_node *ms_node_clone(const ms_node *node);
+
 /* The entry of `map` with key `key`, or NULL. */
 const ms_node *ms_node_get(const ms_node *map, const char *key);
 

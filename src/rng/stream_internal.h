@@ -14,6 +14,18 @@
  * are ignored, so two purposes equal modulo 2^16 would name the same stream. */
 #define MS_STREAM_PURPOSE_MAX 0xffffu
 
+/* The purposes of the streams, all in one place so that no two uses share a stream: the engine's
+ * events, blood draws (never perturbing the history), the clinic's own randomness, the
+ * randomised design's allocation and a patient's cohort values. The last two are keyed with arm
+ * 0, so drawing them never shifts a patient's history. */
+enum {
+    MS_PURPOSE_ENGINE = 1,
+    MS_PURPOSE_BLOOD = 2,
+    MS_PURPOSE_CLINIC = 3,
+    MS_PURPOSE_ALLOCATION = 16,
+    MS_PURPOSE_COHORT = 17,
+};
+
 /* A stream yields 2^48 blocks of four 32-bit words (2^50 words), then repeats. */
 #define MS_STREAM_BLOCK_MASK UINT64_C(0xffffffffffff)
 

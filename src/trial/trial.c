@@ -32,11 +32,6 @@
 #include "metasim/metasim.h"
 #include "rng/stream_internal.h"
 
-/* The stream purpose of the randomised design's allocation, keyed (seed, patient, 0, purpose):
- * apart from the engine's purposes (engine/engine_internal.h), so drawing the arm never shifts
- * a patient's history. */
-#define MS_PURPOSE_ALLOCATION 16
-
 /* Records in flight per thread. Most virtual patients cost microseconds (their tumour dies out)
  * and a few cost a thousand times more, so the window must be wide enough for the other
  * threads to keep working while the writer waits for a slow patient: with breast_demo on two
@@ -188,8 +183,16 @@ static int simulate(const trial *t, unsigned patient, ms_record *rec, ms_strbuf 
     metasim_sim_options_t so = {
         .seed = o->seed, .patient = patient, .writer = &w, .arm = 0, .stop_at_treatment = 1};
     metasim_sim_t *sim = NULL;
-    if ((rc = metasim_sim_create(t->model, &so, &sim)) != 0)
-        return failed(why, rc, "patient %u: %s", patient, metasim_strerror(rc));
+    if ((rc = metasim_sim_create(t->model, &so, &sim)) != 0) {
+        if (rc != METASIM_E_INVALID)
+            return failed(why, rc, "patient %u: %s", patient, metasim_strerror(rc));
+        /* The patient's drawn values broke a rule: the patient's model says which. */
+        metasim_model_t *own = NULL;
+        metasim_model_patient(t->model, o->seed, patient, &own);
+        rc = failed(why, rc, "%s", own ? metasim_model_errmsg(own) : metasim_strerror(rc));
+        metasim_model_destroy(own);
+        return rc;
+    }
     int stop = metasim_sim_run(sim, t->horizon, 0);
     const char *reason = NULL;
     char ineligible[160] = "";

@@ -130,6 +130,24 @@ static int finish_db(metasim_results_t *db, unsigned patient, unsigned arm,
 }
 
 /* The state at the end: living lesions, the lineage, the cascade's totals. */
+/* The patient's own subtype and values, when the scenario's patients differ (`cohort`). */
+static void print_patient_values(const metasim_model_t *own)
+{
+    const char *subtype = metasim_model_patient_subtype(own);
+    size_t n = metasim_model_covariate_count(own);
+    if (subtype)
+        printf("subtype %s\n", subtype);
+    for (size_t k = 0; k < n; k++) {
+        metasim_covariate_t c;
+        if (metasim_model_covariate(own, k, &c) != 0)
+            continue;
+        if (strcmp(c.unit, "mg") == 0 && c.value >= 1e6) /* body weights read better in kg */
+            printf("  %s = %.6g kg\n", c.path, c.value / 1e6);
+        else
+            printf("  %s = %.6g%s%s\n", c.path, c.value, *c.unit ? " " : "", c.unit);
+    }
+}
+
 static void summarise(const metasim_sim_t *sim, const metasim_model_t *model)
 {
     size_t living = 0, shown = 0;
@@ -248,13 +266,19 @@ int cmd_run(const cli_args *args)
     metasim_sim_t *sim = NULL;
     int exit_code = CLI_OK;
     if ((rc = metasim_sim_create(model, &opt, &sim)) != 0) {
-        fprintf(stderr, "metasim run: %s\n", metasim_strerror(rc));
+        metasim_model_t *own = NULL;
+        if (rc == METASIM_E_INVALID && metasim_model_patient(model, seed, opt.patient, &own) != 0)
+            fprintf(stderr, "%s", metasim_model_errmsg(own));
+        else
+            fprintf(stderr, "metasim run: %s\n", metasim_strerror(rc));
+        metasim_model_destroy(own);
         exit_code = CLI_FAILURE;
         goto out;
     }
     if (!args->quiet) {
         printf("scenario %s, patient %llu, seed %llu (%s)\n", metasim_model_name(model), patient,
                seed, seed_from);
+        print_patient_values(metasim_sim_model(sim));
         printf("%12s  %10s  event\n", "time (d)", "cells");
         printf("%12.2f  %10.3g  the primary's founding cells\n", 0.0, metasim_sim_cells(sim));
     }
