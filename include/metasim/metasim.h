@@ -138,6 +138,11 @@ METASIM_API unsigned metasim_model_arm(const metasim_model_t *model, const char 
 METASIM_API size_t metasim_model_locus_count(const metasim_model_t *model);
 METASIM_API const char *metasim_model_locus_name(const metasim_model_t *model, size_t k);
 
+/* The chromosomes the karyotype module follows (0 without a `karyotype` section) and the name
+ * of chromosome k (NULL past the end); metasim_clone_info_t.copies is indexed alike. */
+METASIM_API size_t metasim_model_chromosome_count(const metasim_model_t *model);
+METASIM_API const char *metasim_model_chromosome_name(const metasim_model_t *model, size_t k);
+
 /* The scenario text exactly as read, for provenance; NULL if it could not be read. */
 METASIM_API const char *metasim_model_source(const metasim_model_t *model);
 
@@ -429,7 +434,11 @@ typedef struct metasim_clone_info {
     unsigned long long loci;         /* bit k set: locus k mutated (metasim_model_locus_name()) */
     metasim_resistance_t resistance; /* provenance of its resistance (docs/therapy.md) */
     double resistant_since;          /* d: birth of the ancestor (or itself) that first carried a
-                                        resistance locus; NaN without resistance */
+                                        resistance locus or karyotype; NaN without resistance */
+    const unsigned char *copies;     /* copy numbers of the model's chromosomes
+                                        (metasim_model_chromosome_name()); NULL without a
+                                        karyotype. Valid until the simulation next runs. */
+    int aneuploid;                   /* 1 when some copy number differs from the founders' */
 } metasim_clone_info_t;
 
 /* Fills *info for clone `clone` (0 <= clone < metasim_sim_clones()); METASIM_E_ARG otherwise. */

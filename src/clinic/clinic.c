@@ -192,9 +192,12 @@ static const char *relapse_cause(metasim_sim_t *s, const ms_lesion *l)
         if (!top || l->comps[k].n > top->n)
             top = &l->comps[k];
     double since;
+    bool karyotype = top && ms_engine_resistant_by_karyotype(s, top->clone);
     switch (top ? ms_engine_provenance(s, top->clone, &since) : METASIM_RESISTANCE_NONE) {
-    case METASIM_RESISTANCE_ACQUIRED: return "acquired resistance";
-    case METASIM_RESISTANCE_PRE_EXISTING: return "pre-existing resistance";
+    case METASIM_RESISTANCE_ACQUIRED:
+        return karyotype ? "acquired resistance (karyotype)" : "acquired resistance";
+    case METASIM_RESISTANCE_PRE_EXISTING:
+        return karyotype ? "pre-existing resistance (karyotype)" : "pre-existing resistance";
     case METASIM_RESISTANCE_NONE: break;
     }
     if (l->founder_state == MS_STATE_DORMANT)

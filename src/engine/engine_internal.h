@@ -19,15 +19,16 @@
 #include "metasim/metasim.h"
 #include "state/patient_internal.h"
 
-
 /* Per-cell rates of one compartment, frozen over a step (all /d). */
 typedef struct ms_rates {
     double birth_same; /* divisions whose new daughter keeps the genotype */
     double birth_mut;  /* divisions whose new daughter acquires at least one locus */
+    double mis;        /* divisions that missegregate: the cell leaves, two daughters of new
+                          karyotypes arrive in other compartments (karyotype.c) */
     double death;
     double out;   /* state transitions out, summed */
     double shed;  /* shedding into the blood */
-    double loss;  /* death + out + shed: the loss rate of the compartment's own lineages */
+    double loss;  /* death + mis + out + shed: the loss rate of the compartment's own lineages */
     double total; /* every event: birth_same + birth_mut + loss */
 } ms_rates;
 
@@ -36,6 +37,7 @@ typedef struct ms_clone_traits {
     double division, death; /* products of the loci's effects */
     double no_mutation;     /* probability that a division's daughter acquires no locus */
     double shedding;        /* product of the loci's shedding factors */
+    double missegregation;  /* probability that a division missegregates some chromosome */
 } ms_clone_traits;
 
 /* What a lesion's state does to its cells' rates over a step: density dependence and the
@@ -151,6 +153,21 @@ void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, 
 /* The Hill multiplier 1 + (max_effect - 1) F^h / (ec50^h + F^h) of a modifier. */
 double ms_engine_hill(const ms_modifier *mod, double level);
 
+/* karyotype.c: the factor on division of copy numbers `k` (per-copy effects and the aneuploidy
+ * cost); the probability q that a division of a cell with loci `loci` missegregates at least one
+ * chromosome (0 for stable cells); the factor on drug `drug`'s EC50 from copies gained. */
+double ms_karyotype_division(const metasim_model_t *m, const uint8_t *k);
+double ms_karyotype_missegregation(const metasim_model_t *m, uint64_t loci);
+double ms_karyotype_resistance(const metasim_model_t *m, const uint8_t *k, size_t drug);
+/* Draws the chromosomes a missegregating division changes, given that at least one at index
+ * first_from or later does (and none before): delta[i] is +1 when daughter A gains chromosome
+ * i, -1 when it loses it (daughter B the opposite), 0 otherwise. */
+void ms_karyotype_draw(metasim_sim_t *s, size_t first_from, int8_t *delta);
+/* Daughter copy numbers parent + sign delta into `out`; false when they are lethal (no copy of
+ * a chromosome, or more than max_copies). */
+bool ms_karyotype_daughter(const metasim_model_t *m, const uint8_t *parent, const int8_t *delta,
+                           int sign, uint8_t *out);
+
 /* spread.c: `count` cells of `clone` shed by a lesion (the primary when `from_primary`, whose
  * cells may also take the lymph): how many colonise each site (colonisers[site], n_sites
  * entries), with the counters updated. */
@@ -189,6 +206,8 @@ int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1);
 
 /* sim.c: where clone `clone`'s resistance came from, and since when (*since, NaN for none). */
 metasim_resistance_t ms_engine_provenance(const metasim_sim_t *s, uint32_t clone, double *since);
+/* True when the clone's resistance comes from copies gained, not from a locus. */
+bool ms_engine_resistant_by_karyotype(const metasim_sim_t *s, uint32_t clone);
 
 /* Reports a new clone to the writer. */
 int ms_engine_clone_event(metasim_sim_t *s, uint32_t clone, uint32_t lesion, double t);

@@ -24,7 +24,9 @@ int ms_engine_traits(metasim_sim_t *s, uint32_t clone)
         return METASIM_E_NOMEM;
     const metasim_model_t *m = s->model;
     uint64_t loci = s->p.clones[clone].loci;
-    ms_clone_traits t = {1.0, 1.0, 1.0, 1.0};
+    ms_clone_traits t = {1.0, 1.0, 1.0, 1.0, ms_karyotype_missegregation(m, loci)};
+    if (m->n_chromosomes)
+        t.division = ms_karyotype_division(m, ms_patient_karyotype(&s->p, clone));
     for (size_t k = 0; k < m->n_loci; k++) {
         if (loci >> k & 1) {
             t.division *= m->loci[k].division_effect;
@@ -107,6 +109,8 @@ double ms_engine_resistance(const metasim_sim_t *s, uint32_t clone, uint32_t sta
     for (size_t k = 0; loci && k < m->n_loci; k++)
         if (loci >> k & 1)
             shift *= m->loci[k].resistance[drug];
+    if (m->n_chromosomes)
+        shift *= ms_karyotype_resistance(m, ms_patient_karyotype(&s->p, clone), drug);
     return shift;
 }
 
@@ -202,11 +206,14 @@ void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, 
     for (size_t k = 0; k < site->n_transitions; k++)
         if (site->transitions[k].from == c->state)
             out_rate += ms_engine_transition(s, l, c, k);
+    double mis = b * tr->missegregation;
+    b -= mis;
     out->birth_same = b * tr->no_mutation;
     out->birth_mut = b - out->birth_same;
+    out->mis = mis;
     out->death = d;
     out->out = out_rate;
     out->shed = shed;
-    out->loss = d + out_rate + shed;
+    out->loss = d + mis + out_rate + shed;
     out->total = b + out->loss;
 }

@@ -128,6 +128,17 @@ int ms_engine_clone_event(metasim_sim_t *s, uint32_t clone, uint32_t lesion, dou
             used += n > 0 ? (size_t)n : 0;
         }
     }
+    /* Copies gained and lost against the parent: "+chr6 -chr12". */
+    const uint8_t *kc = ms_patient_karyotype(&s->p, clone);
+    const uint8_t *kp = ms_patient_karyotype(&s->p, cl->parent);
+    for (size_t i = 0; kc && i < s->model->n_chromosomes && used < sizeof detail - 70; i++) {
+        int d = (int)kc[i] - (int)kp[i];
+        for (int j = 0; j < abs(d) && used < sizeof detail - 70; j++) {
+            int n = snprintf(detail + used, sizeof detail - used, "%s%c%s", used ? " " : "",
+                             d > 0 ? '+' : '-', s->model->chromosomes[i].name);
+            used += n > 0 ? (size_t)n : 0;
+        }
+    }
     metasim_event_t e = {.time = t,
                          .kind = METASIM_EVENT_CLONE,
                          .lesion = lesion,
@@ -197,8 +208,9 @@ static double step_end(metasim_sim_t *s, double t_max)
         for (uint32_t k = 0; k < l->n_comps; k++) {
             ms_rates r;
             ms_engine_rates(s, l, k, &r);
-            net += (double)l->comps[k].n * (r.birth_same + r.birth_mut - r.loss);
-            leave = fmax(leave, r.birth_mut + r.out);
+            /* A missegregating division leaves one cell and brings two. */
+            net += (double)l->comps[k].n * (r.birth_same + r.birth_mut - r.loss + 2 * r.mis);
+            leave = fmax(leave, r.birth_mut + r.out + 2 * r.mis);
         }
         /* A lineage grown over the step emits about `leave * tau` cells per cell: at most one
          * half keeps the generations within a step shrinking. */
@@ -475,6 +487,11 @@ int metasim_sim_clone_info(const metasim_sim_t *s, size_t clone, metasim_clone_i
                                    .born = c->born,
                                    .loci = c->loci};
     info->resistance = ms_engine_provenance(s, (uint32_t)clone, &info->resistant_since);
+    const uint8_t *k = ms_patient_karyotype(&s->p, (uint32_t)clone);
+    info->copies = k;
+    for (size_t i = 0; k && i < s->model->n_chromosomes; i++)
+        if (k[i] != s->model->chromosomes[i].copies)
+            info->aneuploid = 1;
     return 0;
 }
 
@@ -489,15 +506,36 @@ static uint64_t resistance_loci(const metasim_model_t *m)
     return mask;
 }
 
+/* True when some copy gained shifts some drug's EC50. */
+static bool karyotype_resistant(const metasim_sim_t *s, uint32_t clone)
+{
+    const metasim_model_t *m = s->model;
+    const uint8_t *k = ms_patient_karyotype(&s->p, clone);
+    for (size_t d = 0; k && d < m->n_drugs; d++)
+        if (ms_karyotype_resistance(m, k, d) > 1.0)
+            return true;
+    return false;
+}
+
+static bool resistant(const metasim_sim_t *s, uint32_t clone, uint64_t mask)
+{
+    return (s->p.clones[clone].loci & mask) || karyotype_resistant(s, clone);
+}
+
+bool ms_engine_resistant_by_karyotype(const metasim_sim_t *s, uint32_t clone)
+{
+    return !(s->p.clones[clone].loci & resistance_loci(s->model)) && karyotype_resistant(s, clone);
+}
+
 metasim_resistance_t ms_engine_provenance(const metasim_sim_t *s, uint32_t clone, double *since)
 {
     uint64_t mask = resistance_loci(s->model);
     *since = NAN;
-    if (!(s->p.clones[clone].loci & mask))
+    if (!resistant(s, clone, mask))
         return METASIM_RESISTANCE_NONE;
-    /* Up the lineage to the first clone whose parent carried no resistance locus. */
+    /* Up the lineage to the first clone whose parent carried no resistance (locus or copies). */
     uint32_t k = clone;
-    while (s->p.clones[k].parent != MS_NONE && (s->p.clones[s->p.clones[k].parent].loci & mask))
+    while (s->p.clones[k].parent != MS_NONE && resistant(s, s->p.clones[k].parent, mask))
         k = s->p.clones[k].parent;
     *since = s->p.clones[k].born;
     double start = s->clinic.out.treatment;

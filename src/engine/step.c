@@ -94,12 +94,13 @@ static int comp_for(step_ctx *c, uint32_t clone, uint32_t state, uint32_t *out)
     return 0;
 }
 
-/* The clone with genotype `loci`, created and reported when new. */
-static int clone_for(step_ctx *c, uint64_t loci, uint32_t parent, double t, uint32_t *out)
+/* The clone with genotype `loci` and karyotype `karyotype`, created and reported when new. */
+static int clone_for(step_ctx *c, uint64_t loci, const uint8_t *karyotype, uint32_t parent,
+                     double t, uint32_t *out)
 {
     metasim_sim_t *s = c->s;
     size_t before = s->p.n_clones;
-    uint32_t id = ms_patient_clone(&s->p, loci, parent, t, c->li);
+    uint32_t id = ms_patient_clone(&s->p, loci, karyotype, parent, t, c->li);
     if (id == MS_NONE)
         return METASIM_E_NOMEM;
     if (s->p.n_clones > before) {
@@ -203,12 +204,16 @@ static int emit_mutants(step_ctx *c, uint32_t src, uint64_t count, double from, 
     const metasim_model_t *m = s->model;
     ms_comp parent = lesion(c)->comps[src];
     uint64_t loci = s->p.clones[parent.clone].loci;
+    uint8_t karyotype[64];
+    if (m->n_chromosomes)
+        memcpy(karyotype, ms_patient_karyotype(&s->p, parent.clone), m->n_chromosomes);
     int rc = 0;
     if (count <= AGGREGATE_ABOVE) {
         for (uint64_t i = 0; i < count && rc == 0; i++) {
             uint32_t clone, k;
             double te = place(c, from, g);
-            if ((rc = clone_for(c, ms_engine_mutate(s, loci), parent.clone, te, &clone)) == 0 &&
+            if ((rc = clone_for(c, ms_engine_mutate(s, loci), karyotype, parent.clone, te,
+                                &clone)) == 0 &&
                 (rc = comp_for(c, clone, parent.state, &k)) == 0)
                 rc = deliver_one(c, k, te);
         }
@@ -238,7 +243,7 @@ static int emit_mutants(step_ctx *c, uint32_t src, uint64_t count, double from, 
         for (uint64_t i = 0; i < more && rc == 0; i++) {
             double te = place(c, from, g);
             uint64_t got = (ms_engine_mutate(s, loci | mask) & ~mask) | UINT64_C(1) << j;
-            if ((rc = clone_for(c, got, parent.clone, te, &clone)) == 0 &&
+            if ((rc = clone_for(c, got, karyotype, parent.clone, te, &clone)) == 0 &&
                 (rc = comp_for(c, clone, parent.state, &k)) == 0)
                 rc = deliver_one(c, k, te);
         }
@@ -246,7 +251,88 @@ static int emit_mutants(step_ctx *c, uint32_t src, uint64_t count, double from, 
             /* The clone's birth time is the first of these arrivals: the minimum of
              * here - more draws from the emission density. */
             double first = place_first(c, from, g, here - more);
-            if ((rc = clone_for(c, loci | UINT64_C(1) << j, parent.clone, first, &clone)) == 0 &&
+            if ((rc = clone_for(c, loci | UINT64_C(1) << j, karyotype, parent.clone, first,
+                                &clone)) == 0 &&
+                (rc = comp_for(c, clone, parent.state, &k)) == 0)
+                rc = emit(c, k, here - more, from, g);
+        }
+    }
+    return rc;
+}
+
+/* The two daughters of one missegregating division of compartment `src`'s cell at time te,
+ * with the chromosomes changed by `delta` (karyotype.c); a lethal daughter dies at birth. */
+static int deliver_daughters(step_ctx *c, ms_comp parent, const int8_t *delta, double te)
+{
+    metasim_sim_t *s = c->s;
+    const metasim_model_t *m = s->model;
+    uint8_t parent_k[64], daughter[64];
+    memcpy(parent_k, ms_patient_karyotype(&s->p, parent.clone), m->n_chromosomes);
+    int rc = 0;
+    for (int sign = 1; sign >= -1 && rc == 0; sign -= 2) {
+        uint32_t clone, k;
+        if (!ms_karyotype_daughter(m, parent_k, delta, sign, daughter))
+            continue;
+        uint64_t loci = s->p.clones[parent.clone].loci;
+        if ((rc = clone_for(c, loci, daughter, parent.clone, te, &clone)) == 0 &&
+            (rc = comp_for(c, clone, parent.state, &k)) == 0)
+            rc = deliver_one(c, k, te);
+    }
+    return rc;
+}
+
+/* The daughters of `count` missegregating divisions of compartment `src` over [from, t1]
+ * along exp(g t). Few are drawn one by one; many are grouped exactly as emit_mutants groups
+ * mutants: the first missegregating chromosome is multinomial, the divisions that change
+ * only that chromosome give one gaining and one losing daughter each (each group emitted
+ * along the path, the two groups' times drawn independently), and those that change later
+ * chromosomes too are drawn one by one. */
+static int emit_missegregations(step_ctx *c, uint32_t src, uint64_t count, double from, double g)
+{
+    metasim_sim_t *s = c->s;
+    const metasim_model_t *m = s->model;
+    const size_t n = m->n_chromosomes;
+    ms_comp parent = lesion(c)->comps[src];
+    int8_t delta[64];
+    int rc = 0;
+    if (count <= AGGREGATE_ABOVE) {
+        for (uint64_t i = 0; i < count && rc == 0; i++) {
+            ms_karyotype_draw(s, 0, delta);
+            rc = deliver_daughters(c, parent, delta, place(c, from, g));
+        }
+        return rc;
+    }
+    const double p = m->missegregation;
+    double left = -expm1((double)n * log1p(-p)), before = 1.0;
+    uint64_t rest = count;
+    uint8_t parent_k[64], daughter[64];
+    memcpy(parent_k, ms_patient_karyotype(&s->p, parent.clone), n);
+    for (size_t j = 0; j < n && rest > 0 && rc == 0; j++) {
+        double pj = before * p;
+        before *= 1.0 - p;
+        uint64_t here =
+            pj >= left || j + 1 == n ? rest : ms_ran_binomial64(s->rng, pj / left, rest);
+        left -= pj;
+        rest -= here;
+        if (here == 0)
+            continue;
+        double later_none = exp((double)(n - j - 1) * log1p(-p));
+        uint64_t more = ms_ran_binomial64(s->rng, 1.0 - later_none, here);
+        for (uint64_t i = 0; i < more && rc == 0; i++) {
+            ms_karyotype_draw(s, j + 1, delta);
+            delta[j] = ms_rng_uniform(s->rng) < 0.5 ? 1 : -1;
+            rc = deliver_daughters(c, parent, delta, place(c, from, g));
+        }
+        for (size_t i = 0; i < n; i++)
+            delta[i] = 0;
+        delta[j] = 1;
+        for (int sign = 1; sign >= -1 && rc == 0 && here > more; sign -= 2) {
+            uint32_t clone, k;
+            if (!ms_karyotype_daughter(m, parent_k, delta, sign, daughter))
+                continue;
+            double first = place_first(c, from, g, here - more);
+            if ((rc = clone_for(c, s->p.clones[parent.clone].loci, daughter, parent.clone, first,
+                                &clone)) == 0 &&
                 (rc = comp_for(c, clone, parent.state, &k)) == 0)
                 rc = emit(c, k, here - more, from, g);
         }
@@ -310,7 +396,7 @@ static int grow(step_ctx *c, uint32_t k, uint64_t n0, double from)
         if (te > s->extinct_at)
             s->extinct_at = te;
     }
-    if ((r.birth_mut == 0 && r.out == 0 && r.shed == 0) || tau <= 0)
+    if ((r.birth_mut == 0 && r.mis == 0 && r.out == 0 && r.shed == 0) || tau <= 0)
         return 0;
     if (c->depth >= MAX_GENERATIONS) {
         s->truncated++;
@@ -323,6 +409,8 @@ static int grow(step_ctx *c, uint32_t k, uint64_t n0, double from)
     const ms_comp src = lesion(c)->comps[k];
     if (r.birth_mut > 0)
         rc = emit_mutants(c, k, ms_ran_poisson64(s->rng, r.birth_mut * area), from, g);
+    if (r.mis > 0 && rc == 0)
+        rc = emit_missegregations(c, k, ms_ran_poisson64(s->rng, r.mis * area), from, g);
     if (r.shed > 0 && rc == 0)
         rc = disseminate(c, src.clone, ms_ran_poisson64(s->rng, r.shed * area), from, g, false);
     const ms_site *site = &s->model->sites[lesion(c)->site];
@@ -400,7 +488,10 @@ static int fire(step_ctx *c, uint32_t k, double y)
     if (y < r.birth_mut) {
         uint32_t clone, target;
         uint64_t loci = ms_engine_mutate(s, s->p.clones[src.clone].loci);
-        int rc = clone_for(c, loci, src.clone, c->now, &clone);
+        uint8_t karyotype[64]; /* a copy: a new clone may move the table */
+        if (s->model->n_chromosomes)
+            memcpy(karyotype, ms_patient_karyotype(&s->p, src.clone), s->model->n_chromosomes);
+        int rc = clone_for(c, loci, karyotype, src.clone, c->now, &clone);
         if (rc == 0)
             rc = comp_for(c, clone, src.state, &target);
         return rc ? rc : enter_now(c, target);
@@ -413,9 +504,15 @@ static int fire(step_ctx *c, uint32_t k, double y)
     /* A compartment's last cell leaving: the extinction time if nothing else lives. */
     if (src.n == 1 && c->now > s->extinct_at)
         s->extinct_at = c->now;
-    if (y < r.death || (r.out == 0 && r.shed == 0))
+    if (y < r.death || (r.mis == 0 && r.out == 0 && r.shed == 0))
         return 0;
     y -= r.death;
+    if (y < r.mis || (r.out == 0 && r.shed == 0)) {
+        int8_t delta[64];
+        ms_karyotype_draw(s, 0, delta);
+        return deliver_daughters(c, src, delta, c->now);
+    }
+    y -= r.mis;
     if (y < r.shed || r.out == 0)
         return disseminate(c, src.clone, 1, c->now, 0, true);
     y -= r.shed;

@@ -319,6 +319,46 @@ static int build_loci(metasim_model_t *m, const ms_node *loci)
     return 0;
 }
 
+static int build_karyotype(metasim_model_t *m, const ms_node *k)
+{
+    m->cin_locus = m->n_loci;
+    if (!k)
+        return 0;
+    const ms_node *chromosomes = get(k, "chromosomes");
+    m->n_chromosomes = chromosomes->count;
+    m->chromosomes = calloc(m->n_chromosomes ? m->n_chromosomes : 1, sizeof *m->chromosomes);
+    if (!m->chromosomes)
+        return METASIM_E_NOMEM;
+    m->missegregation = num(k, "missegregation");
+    m->aneuploidy_cost = num(k, "aneuploidy_cost");
+    m->max_copies = (unsigned)num(k, "max_copies");
+    if (m->max_copies > 250)
+        rule_error(m, get(k, "max_copies"), "karyotype.max_copies: must be <= 250 (got %u)",
+                   m->max_copies);
+    const ms_node *cin = get(k, "cin_locus");
+    for (size_t i = 0; cin && i < m->n_loci; i++)
+        if (strcmp(m->loci[i].name, cin->text) == 0)
+            m->cin_locus = i;
+    if (m->n_chromosomes > 64)
+        rule_error(m, chromosomes, "karyotype.chromosomes: at most 64 chromosomes (got %zu)",
+                   m->n_chromosomes);
+    for (size_t i = 0; i < m->n_chromosomes; i++) {
+        const ms_node *c = chromosomes->items[i];
+        ms_chromosome *ch = &m->chromosomes[i];
+        *ch = (ms_chromosome){.name = c->key,
+                              .copies = (unsigned)num(c, "copies"),
+                              .division_per_copy = num(c, "division_per_copy")};
+        if (ch->copies > m->max_copies)
+            rule_error(m, get(c, "copies"),
+                       "karyotype.chromosomes.%s.copies: must be <= karyotype.max_copies (%u, "
+                       "got %u)",
+                       c->key, m->max_copies, ch->copies);
+        if (read_per_drug(m, get(c, "resistance"), &ch->resistance) != 0)
+            return METASIM_E_NOMEM;
+    }
+    return 0;
+}
+
 static size_t site_index(const metasim_model_t *m, const char *name)
 {
     for (size_t k = 0; k < m->n_sites; k++)
@@ -688,6 +728,7 @@ static int build(metasim_model_t *m)
         (rc = build_modifiers(m, get(root, "modifiers"))) != 0 ||
         (rc = build_drugs(m, get(root, "drugs"))) != 0 ||
         (rc = build_loci(m, get(root, "loci"))) != 0 ||
+        (rc = build_karyotype(m, get(root, "karyotype"))) != 0 ||
         (rc = build_regimens(m, get(root, "regimens"))) != 0 ||
         (rc = build_arms(m, get(root, "arms"))) != 0)
         return rc;
@@ -772,6 +813,16 @@ static void describe(metasim_model_t *m)
     for (size_t i = 0; i < m->n_loci; i++)
         ms_strbuf_printf(&sb, "%s %s (u = %.3g)", i ? "," : "", m->loci[i].name,
                          m->loci[i].mutation_probability);
+    if (m->n_chromosomes) {
+        ms_strbuf_printf(&sb,
+                         "\n  karyotype (%zu chromosomes, missegregation %.3g per "
+                         "chromosome per division%s%s):",
+                         m->n_chromosomes, m->missegregation,
+                         m->cin_locus < m->n_loci ? " in carriers of " : "",
+                         m->cin_locus < m->n_loci ? m->loci[m->cin_locus].name : "");
+        for (size_t i = 0; i < m->n_chromosomes; i++)
+            ms_strbuf_printf(&sb, " %s", m->chromosomes[i].name);
+    }
     ms_strbuf_printf(&sb, "\n  factors (%zu):", m->n_factors);
     for (size_t i = 0; i < m->n_factors; i++)
         ms_strbuf_printf(&sb, "%s %s", i ? "," : "", m->factors[i].name);
@@ -1073,6 +1124,9 @@ void metasim_model_destroy(metasim_model_t *m)
     free(m->scan_until);
     free(m->sites);
     free(m->loci);
+    for (size_t i = 0; m->chromosomes && i < m->n_chromosomes; i++)
+        free(m->chromosomes[i].resistance);
+    free(m->chromosomes);
     free(m->drugs);
     free(m->arms);
     free(m->regimens);
@@ -1155,6 +1209,16 @@ size_t metasim_model_locus_count(const metasim_model_t *m)
 const char *metasim_model_locus_name(const metasim_model_t *m, size_t k)
 {
     return m && m->status == 0 && k < m->n_loci ? m->loci[k].name : NULL;
+}
+
+size_t metasim_model_chromosome_count(const metasim_model_t *m)
+{
+    return m && m->status == 0 ? m->n_chromosomes : 0;
+}
+
+const char *metasim_model_chromosome_name(const metasim_model_t *m, size_t k)
+{
+    return k < metasim_model_chromosome_count(m) ? m->chromosomes[k].name : NULL;
 }
 
 const char *metasim_model_source(const metasim_model_t *m)

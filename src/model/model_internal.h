@@ -49,6 +49,14 @@ typedef struct ms_locus {
     double *resistance;                             /* per drug: factor on EC50 */
 } ms_locus;
 
+/* A chromosome followed by the karyotype module (docs/karyotype.md). */
+typedef struct ms_chromosome {
+    const char *name;
+    unsigned copies;          /* in the founding cells */
+    double division_per_copy; /* factor on division per copy above `copies` */
+    double *resistance;       /* per drug: factor on EC50 per copy gained */
+} ms_chromosome;
+
 typedef struct ms_factor {
     const char *name;
     double decay, source, initial; /* /d, level/d, level */
@@ -173,6 +181,13 @@ struct metasim_model {
     double detection_cells;
     ms_locus *loci;
     size_t n_loci;
+    /* The karyotype (none when n_chromosomes is 0). */
+    ms_chromosome *chromosomes;
+    size_t n_chromosomes;
+    double missegregation;  /* per chromosome per division of an unstable cell */
+    size_t cin_locus;       /* carriers of this locus are unstable; n_loci: every cell */
+    double aneuploidy_cost; /* fraction of division lost per aneuploid chromosome */
+    unsigned max_copies;    /* more copies, or none, is lethal */
     ms_factor *factors;
     size_t n_factors;
     ms_modifier *modifiers;
@@ -188,7 +203,7 @@ struct metasim_model {
     /* The trial (docs/trials.md). */
     uint64_t trial_patients;
     unsigned t_allowed, n_allowed, m_allowed; /* bit k: stage k enrolled */
-    double weight, surface; /* the patient's kg and m2 (Mosteller) */
+    double weight, surface;                   /* the patient's kg and m2 (Mosteller) */
     /* The clinic (docs/clinic.md). */
     double cells_per_cm3, detection_spread, symptomatic_cells, imaging_cells;
     double node_positive_cells, lethal_cells;

@@ -148,6 +148,42 @@ const ms_field ms_schema[] = {
     {"loci.*.production.*", MS_T_NUMBER, MS_DIM_NONE, NONNEGATIVE,
      .doc = "Factor on the production of this factor."},
 
+    /* ------------------------------------------------------------ karyotype */
+    {"karyotype", MS_T_SECTION,
+     .doc = "Chromosomal instability (docs/karyotype.md): copy numbers of the declared "
+            "chromosomes per clone, changed by missegregation at division. Without this "
+            "section cells carry no karyotype."},
+    {"karyotype.chromosomes", MS_T_MAP, .flags = MS_REQUIRED,
+     .doc = "The chromosomes followed, by name (for example `chr6`, `chr12`); others are not "
+            "modelled."},
+    {"karyotype.chromosomes.*", MS_T_SECTION, .doc = "One chromosome."},
+    {"karyotype.chromosomes.*.copies", MS_T_INTEGER, MS_DIM_NONE, AT_LEAST(1), .def = "2",
+     .doc = "Copies in the founding cells: the euploid reference of fitness."},
+    {"karyotype.chromosomes.*.division_per_copy", MS_T_NUMBER, MS_DIM_NONE, POSITIVE, .def = "1",
+     .doc = "Factor on division per copy above the founders' (its inverse per copy below): "
+            "above 1 for a chromosome carrying oncogenes, below 1 for one carrying tumour "
+            "suppressors."},
+    {"karyotype.chromosomes.*.resistance", MS_T_MAP, .ref = "drugs",
+     .doc = "Fold shift of named drugs' EC50 per copy gained above the founders' (for example "
+            "gains that bypass oncogene addiction)."},
+    {"karyotype.chromosomes.*.resistance.*", MS_T_NUMBER, MS_DIM_NONE, POSITIVE,
+     .doc = "Factor on this drug's EC50 per copy gained."},
+    {"karyotype.missegregation", MS_T_NUMBER, MS_DIM_FRACTION,
+     .flags = MS_REQUIRED | MS_LO_CLOSED | MS_HI_CLOSED, .lo = 0, .hi = 0.5,
+     .doc = "Probability that a chromosome missegregates at a division of an unstable cell: "
+            "one daughter gains a copy, the other loses one (0.2-2 % per chromosome in CIN "
+            "cancer cell lines, Thompson and Compton 2008)."},
+    {"karyotype.cin_locus", MS_T_NAME, .ref = "loci",
+     .doc = "Only carriers of this locus are unstable (for example `mad2`); default: every "
+            "cell."},
+    {"karyotype.aneuploidy_cost", MS_T_NUMBER, MS_DIM_FRACTION, .flags = MS_LO_CLOSED | MS_HI_OPEN,
+     .lo = 0, .hi = 1, .def = "0",
+     .doc = "Division is multiplied by (1 - cost) for each chromosome whose copies differ from "
+            "the founders' (the fitness cost of aneuploidy, Torres et al. 2007)."},
+    {"karyotype.max_copies", MS_T_INTEGER, MS_DIM_NONE, AT_LEAST(2), .def = "6",
+     .doc = "A daughter with more copies of a chromosome than this, or with none (nullisomy), "
+            "dies at birth."},
+
     /* ------------------------------------------------------------ factors */
     {"factors", MS_T_MAP,
      .doc = "Secreted signals and recruited host cells by name (for example `cxcl1`, `il8`, "

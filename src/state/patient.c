@@ -19,6 +19,16 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
+/* A clone's key for hashing: its loci, mixed with its copy numbers when there are any (so that
+ * without karyotypes the key is the loci alone, as before karyotypes existed). */
+static uint64_t clone_key(const ms_patient *p, uint64_t loci, const uint8_t *karyotype)
+{
+    uint64_t h = 0;
+    for (size_t i = 0; i < p->n_chromosomes; i++)
+        h = mix64(h ^ ((uint64_t)karyotype[i] << 8 | i));
+    return loci ^ h;
+}
+
 static int rebuild_index(ms_patient *p, size_t cap)
 {
     uint32_t *index = malloc(cap * sizeof *index);
@@ -27,7 +37,8 @@ static int rebuild_index(ms_patient *p, size_t cap)
     for (size_t i = 0; i < cap; i++)
         index[i] = MS_NONE;
     for (size_t c = 0; c < p->n_clones; c++) {
-        size_t h = (size_t)mix64(p->clones[c].loci) & (cap - 1);
+        uint64_t key = clone_key(p, p->clones[c].loci, ms_patient_karyotype(p, (uint32_t)c));
+        size_t h = (size_t)mix64(key) & (cap - 1);
         while (index[h] != MS_NONE)
             h = (h + 1) & (cap - 1);
         index[h] = (uint32_t)c;
@@ -38,18 +49,27 @@ static int rebuild_index(ms_patient *p, size_t cap)
     return 0;
 }
 
-uint32_t ms_patient_clone(ms_patient *p, uint64_t loci, uint32_t parent, double born,
-                          uint32_t lesion)
+uint32_t ms_patient_clone(ms_patient *p, uint64_t loci, const uint8_t *karyotype, uint32_t parent,
+                          double born, uint32_t lesion)
 {
-    size_t h = (size_t)mix64(loci) & (p->index_cap - 1);
+    size_t nc = p->n_chromosomes;
+    size_t h = (size_t)mix64(clone_key(p, loci, karyotype)) & (p->index_cap - 1);
     while (p->by_genotype[h] != MS_NONE) {
-        if (p->clones[p->by_genotype[h]].loci == loci)
-            return p->by_genotype[h];
+        uint32_t c = p->by_genotype[h];
+        if (p->clones[c].loci == loci &&
+            (nc == 0 || memcmp(ms_patient_karyotype(p, c), karyotype, nc) == 0))
+            return c;
         h = (h + 1) & (p->index_cap - 1);
     }
     if (p->n_clones >= MS_NONE - 1 || ms_array_reserve((void **)&p->clones, &p->cap_clones,
                                                        p->n_clones + 1, sizeof *p->clones, 16) != 0)
         return MS_NONE;
+    if (nc > 0) {
+        if (ms_array_reserve((void **)&p->karyotypes, &p->cap_karyotypes, p->n_clones + 1, nc,
+                             16) != 0)
+            return MS_NONE;
+        memcpy(p->karyotypes + p->n_clones * nc, karyotype, nc);
+    }
     uint32_t id = (uint32_t)p->n_clones++;
     p->clones[id] = (ms_clone){parent, lesion, born, loci};
     if (2 * p->n_clones > p->index_cap) {
@@ -108,10 +128,13 @@ void ms_lesion_prune(ms_lesion *l)
 
 int ms_patient_init(ms_patient *p, const metasim_model_t *model)
 {
-    *p = (ms_patient){.model = model};
+    *p = (ms_patient){.model = model, .n_chromosomes = model->n_chromosomes};
     if (rebuild_index(p, 16) != 0)
         return METASIM_E_NOMEM;
-    uint32_t founder = ms_patient_clone(p, 0, MS_NONE, 0.0, 0);
+    uint8_t founders[64];
+    for (size_t i = 0; i < model->n_chromosomes; i++)
+        founders[i] = (uint8_t)model->chromosomes[i].copies;
+    uint32_t founder = ms_patient_clone(p, 0, founders, MS_NONE, 0.0, 0);
     uint32_t lesion = founder == MS_NONE ? MS_NONE
                                          : ms_patient_add_lesion(p, (uint32_t)model->primary_site,
                                                                  MS_NONE, 0.0, founder);
@@ -135,6 +158,7 @@ void ms_patient_free(ms_patient *p)
     free(p->lesions);
     free(p->clones);
     free(p->by_genotype);
+    free(p->karyotypes);
     *p = (ms_patient){0};
 }
 
@@ -145,8 +169,13 @@ int ms_patient_copy(ms_patient *dst, const ms_patient *src)
     p.clones = malloc(src->cap_clones * sizeof *p.clones);
     p.lesions = calloc(src->cap_lesions ? src->cap_lesions : 1, sizeof *p.lesions);
     p.by_genotype = malloc(src->index_cap * sizeof *p.by_genotype);
+    p.karyotypes = NULL;
+    if (src->n_chromosomes && !(p.karyotypes = malloc(src->cap_karyotypes * src->n_chromosomes)))
+        goto fail;
     if (!p.clones || !p.lesions || !p.by_genotype)
         goto fail;
+    if (p.karyotypes)
+        memcpy(p.karyotypes, src->karyotypes, src->n_clones * src->n_chromosomes);
     memcpy(p.clones, src->clones, src->n_clones * sizeof *p.clones);
     memcpy(p.by_genotype, src->by_genotype, src->index_cap * sizeof *p.by_genotype);
     for (size_t i = 0; i < src->n_lesions; i++) {
@@ -197,6 +226,13 @@ int ms_patient_verify(const ms_patient *p, ms_strbuf *why)
             ms_strbuf_printf(why, "clone %zu: undeclared locus bit", c);
             return -1;
         }
+        const uint8_t *k = ms_patient_karyotype(p, (uint32_t)c);
+        for (size_t i = 0; i < p->n_chromosomes; i++)
+            if (k[i] == 0 || k[i] > m->max_copies) {
+                ms_strbuf_printf(why, "clone %zu: %u copies of %s are lethal", c, k[i],
+                                 m->chromosomes[i].name);
+                return -1;
+            }
     }
     for (size_t i = 0; i < p->n_lesions; i++) {
         const ms_lesion *l = &p->lesions[i];
@@ -275,7 +311,9 @@ uint64_t ms_patient_digest(const ms_patient *p)
             if (c->n == 0)
                 continue;
             /* Summing per-compartment hashes makes the digest independent of their order. */
-            digest += mix64(lesion ^ mix64(p->clones[c->clone].loci ^ mix64(c->state)) ^
+            uint64_t key =
+                clone_key(p, p->clones[c->clone].loci, ms_patient_karyotype(p, c->clone));
+            digest += mix64(lesion ^ mix64(key ^ mix64(c->state)) ^
                             mix64(c->n + UINT64_C(0x9e3779b97f4a7c15)));
         }
         for (size_t k = 0; k < p->model->n_factors; k++) {

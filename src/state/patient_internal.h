@@ -1,9 +1,10 @@
 /*
  * The state of one virtual patient: lesions at sites, each a set of compartments (clone x
  * state) with integer cell counts, and the clone table that holds the lineage shared by all
- * lesions. Clones are identified by genotype (the set of mutated loci): two mutation events
- * that produce the same genotype feed the same clone, whose parent is the clone it first arose
- * from. Extinct compartments are removed from lesions; clones stay in the table as lineage.
+ * lesions. Clones are identified by genotype (the set of mutated loci) and karyotype (copy
+ * numbers of the model's chromosomes, when it follows any): two events that produce the same
+ * genotype and karyotype feed the same clone, whose parent is the clone it first arose from.
+ * Extinct compartments are removed from lesions; clones stay in the table as lineage.
  *
  * A patient is used by one thread at a time. Memory grows only when a new clone or compartment
  * appears, never per event.
@@ -53,9 +54,18 @@ typedef struct ms_patient {
     size_t n_clones, cap_clones;
     ms_lesion *lesions;
     size_t n_lesions, cap_lesions;
-    uint32_t *by_genotype; /* open-addressing index of clones by loci; MS_NONE = empty */
+    uint32_t *by_genotype; /* open-addressing index of clones by loci and karyotype */
     size_t index_cap;      /* a power of two, at least twice n_clones */
+    size_t n_chromosomes;  /* the model's; 0 when karyotypes are not followed */
+    uint8_t *karyotypes;   /* clone c's copy numbers at c * n_chromosomes */
+    size_t cap_karyotypes; /* in clones */
 } ms_patient;
+
+/* Clone c's copy numbers (n_chromosomes of them; NULL without karyotypes). */
+static inline const uint8_t *ms_patient_karyotype(const ms_patient *p, uint32_t clone)
+{
+    return p->n_chromosomes ? p->karyotypes + (size_t)clone * p->n_chromosomes : NULL;
+}
 
 /* Sets up a patient at time 0 with the primary lesion holding the founder clone's initial
  * cells in the cycling state. Returns 0 or METASIM_E_NOMEM. */
@@ -65,10 +75,12 @@ void ms_patient_free(ms_patient *p);
 /* Copies `src` into `dst` (freed first), for continuing one history under several arms. */
 int ms_patient_copy(ms_patient *dst, const ms_patient *src);
 
-/* The clone with genotype `loci`, created (with the given parent, birth time and lesion) when
- * absent. Returns its index, or MS_NONE when out of memory. */
-uint32_t ms_patient_clone(ms_patient *p, uint64_t loci, uint32_t parent, double born,
-                          uint32_t lesion);
+/* The clone with genotype `loci` and karyotype `karyotype` (n_chromosomes copy numbers; NULL
+ * without karyotypes), created (with the given parent, birth time and lesion) when absent.
+ * Returns its index, or MS_NONE when out of memory. `karyotype` must not point into the
+ * patient's own table, which a new clone may move. */
+uint32_t ms_patient_clone(ms_patient *p, uint64_t loci, const uint8_t *karyotype, uint32_t parent,
+                          double born, uint32_t lesion);
 
 /* Adds a lesion; returns its index or MS_NONE when out of memory. */
 uint32_t ms_patient_add_lesion(ms_patient *p, uint32_t site, uint32_t parent, double founded,

@@ -33,12 +33,12 @@ START_TEST(test_init_and_clones)
     ck_assert_double_eq(p.lesions[0].factors[0], 2.5);
     ck_assert_uint_eq(ms_patient_total(&p), 7);
     /* Genotypes index clones: asking twice gives the same clone; many clones rehash. */
-    uint32_t a = ms_patient_clone(&p, 1, 0, 1.0, 0);
+    uint32_t a = ms_patient_clone(&p, 1, NULL, 0, 1.0, 0);
     ck_assert_uint_eq(a, 1);
-    ck_assert_uint_eq(ms_patient_clone(&p, 1, 0, 2.0, 0), a);
+    ck_assert_uint_eq(ms_patient_clone(&p, 1, NULL, 0, 2.0, 0), a);
     ck_assert_double_eq(p.clones[a].born, 1.0); /* the first origin is kept */
-    ck_assert_uint_eq(ms_patient_clone(&p, 3, a, 3.0, 0), 2);
-    ck_assert_uint_eq(ms_patient_clone(&p, 0, MS_NONE, 0, 0), 0);
+    ck_assert_uint_eq(ms_patient_clone(&p, 3, NULL, a, 3.0, 0), 2);
+    ck_assert_uint_eq(ms_patient_clone(&p, 0, NULL, MS_NONE, 0, 0), 0);
     ms_strbuf why = {0};
     ck_assert_msg(ms_patient_verify(&p, &why) == 0, "%s", ms_strbuf_str(&why));
     ms_patient_free(&p);
@@ -89,7 +89,7 @@ START_TEST(test_digest_copy_print)
     ms_patient p, q = {0};
     ms_patient_init(&p, m);
     ms_lesion *l = &p.lesions[0];
-    uint32_t x = ms_patient_clone(&p, 2, 0, 1, 0);
+    uint32_t x = ms_patient_clone(&p, 2, NULL, 0, 1, 0);
     ms_lesion_add(l, ms_lesion_comp(l, x, 2), 3);
     ms_lesion_add(l, ms_lesion_comp(l, 0, 1), 4);
     uint64_t before = ms_patient_digest(&p);

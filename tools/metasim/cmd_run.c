@@ -86,9 +86,10 @@ static int on_event(void *user, const metasim_event_t *e)
         return 0;
     }
     tl->event_lines++;
-    if (e->kind == METASIM_EVENT_CLONE)
-        printf("%12.2f  %10s  clone %u arises from clone %u in lesion %u: +%s\n", e->time, "",
-               e->clone, e->parent_clone, e->lesion, e->detail);
+    if (e->kind == METASIM_EVENT_CLONE) /* loci gained ("a+b"), or copies ("+chr6 -chr12") */
+        printf("%12.2f  %10s  clone %u arises from clone %u in lesion %u: %s%s\n", e->time, "",
+               e->clone, e->parent_clone, e->lesion,
+               e->detail[0] == '+' || e->detail[0] == '-' ? "" : "+", e->detail);
     else
         printf("%12.2f  %10s  lesion %u founded in %s by a %s cell of clone %u from lesion %u\n",
                e->time, "", e->lesion, e->site, e->detail, e->clone, e->source_lesion);
