@@ -138,6 +138,10 @@ METASIM_API unsigned metasim_model_arm(const metasim_model_t *model, const char 
 METASIM_API size_t metasim_model_locus_count(const metasim_model_t *model);
 METASIM_API const char *metasim_model_locus_name(const metasim_model_t *model, size_t k);
 
+/* 1 when the site called `name` is the primary's regional lymph nodes (`sites.*.regional`),
+ * 0 otherwise (also for an unknown name). */
+METASIM_API int metasim_model_site_regional(const metasim_model_t *model, const char *name);
+
 /* The chromosomes the karyotype module follows (0 without a `karyotype` section) and the name
  * of chromosome k (NULL past the end); metasim_clone_info_t.copies is indexed alike. */
 METASIM_API size_t metasim_model_chromosome_count(const metasim_model_t *model);
@@ -409,6 +413,7 @@ typedef struct metasim_lesion_info {
     double founded;
     unsigned founder_clone;
     double cells;
+    double detected; /* d: first seen on imaging (at diagnosis or a scan), NaN before */
 } metasim_lesion_info_t;
 
 /* The number of lesions ever founded (extinct ones included: they are the seeding graph). */

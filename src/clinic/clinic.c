@@ -372,6 +372,8 @@ int ms_clinic_update(metasim_sim_t *s)
     if (isnan(c->out.diagnosis)) {
         if ((rc = diagnose(s)) != 0)
             return rc;
+        if (!isnan(c->out.diagnosis))
+            image(s); /* staging: lesions seen at diagnosis */
         if (!isnan(c->out.diagnosis) && (rc = blood_draw(s, "diagnosis")) != 0)
             return rc;
         if (!isnan(c->out.diagnosis) && !m->surgery) {

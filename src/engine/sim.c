@@ -473,7 +473,7 @@ int metasim_sim_lesion_info(const metasim_sim_t *s, size_t lesion, metasim_lesio
     const ms_lesion *l = &s->p.lesions[lesion];
     *info = (metasim_lesion_info_t){s->model->sites[l->site].name,
                                     l->parent == MS_NONE ? (unsigned)lesion : l->parent, l->founded,
-                                    l->founder_clone, (double)l->total};
+                                    l->founder_clone, (double)l->total, l->detected};
     return 0;
 }
 

@@ -1211,6 +1211,14 @@ const char *metasim_model_locus_name(const metasim_model_t *m, size_t k)
     return m && m->status == 0 && k < m->n_loci ? m->loci[k].name : NULL;
 }
 
+int metasim_model_site_regional(const metasim_model_t *m, const char *name)
+{
+    for (size_t i = 0; m && m->status == 0 && name && i < m->n_sites; i++)
+        if (strcmp(m->sites[i].name, name) == 0)
+            return m->sites[i].regional;
+    return 0;
+}
+
 size_t metasim_model_chromosome_count(const metasim_model_t *m)
 {
     return m && m->status == 0 ? m->n_chromosomes : 0;
