@@ -470,10 +470,12 @@ METASIM_API void metasim_sim_destroy(metasim_sim_t *sim);
  * (schema version, metasim version, creation time, command line, seed, scenario text, trial
  * design, results digest), the arms, the screening of a trial's patients, and per (patient,
  * arm): cascade totals, lesions (the seeding graph), clones (the lineage as an edge list),
- * events, time series on the output grid (with explicit zeros), the clinical course and
- * endpoints (time from diagnosis, status 1 = event, 0 = censored, as R's survival::Surv reads
- * them); and the trial statistics computed from the endpoints when the database is closed
- * (Kaplan-Meier curves, tests against the reference arm, paired effects, landmarks).
+ * events, time series on the output grid (with explicit zeros), drug exposures (concentration
+ * and effect at output times), the clinical course and endpoints (time from diagnosis, status
+ * 1 = event, 0 = censored, as R's survival::Surv reads them); and the trial statistics computed
+ * from the endpoints and clinical courses when the database is closed (Kaplan-Meier curves,
+ * tests against the reference arm, paired effects, landmarks, sites and causes of first
+ * relapse).
  *
  * The arm of a row is the arm's name, or SQL NULL for no arm: an untreated patient, a patient a
  * trial did not enrol, or (paired design) the history a patient's arms share, up to the point
@@ -503,13 +505,14 @@ METASIM_API int metasim_results_create(const char *path, const metasim_model_t *
                                        const char *command_line, unsigned long long seed,
                                        int overwrite, metasim_results_t **results);
 
-/* Fills *writer with a writer that records the samples and events of patient `patient` under
- * arm `arm` (0 for no arm, k >= 1 for the model's k-th arm, as metasim_sim_options_t.arm); pass
- * it in metasim_sim_options_t.writer of that patient's simulation. Samples become rows of
- * `samples` with explicit zeros: once a (lesion, clone, state) has been sampled, every later
- * sample time of the patient has a row for it (0 when the compartment is gone); a compartment
- * sampled twice at one time keeps its first row. Sample times must not decrease. The rows are
- * kept in memory until metasim_results_add_patient(). A callback returns nonzero (so the run
+/* Fills *writer with a writer that records the samples, events and exposures of patient
+ * `patient` under arm `arm` (0 for no arm, k >= 1 for the model's k-th arm, as
+ * metasim_sim_options_t.arm); pass it in metasim_sim_options_t.writer of that patient's
+ * simulation. Samples become rows of `samples` with explicit zeros: once a (lesion, clone,
+ * state) has been sampled, every later sample time of the patient has a row for it (0 when the
+ * compartment is gone); a compartment sampled twice at one time keeps its first row. Sample
+ * times must not decrease. Exposures become rows of `exposures`. The rows are kept in memory
+ * until metasim_results_add_patient(). A callback returns nonzero (so the run
  * stops with METASIM_E_IO) when recording fails; the reason is in metasim_results_errmsg().
  *
  * The writer is valid until metasim_results_add_patient() for the same patient and arm, and
@@ -581,10 +584,11 @@ METASIM_API int metasim_results_export_newick(metasim_results_t *results, const 
 
 /* The results digest: a 64-bit FNV-1a hash, as 16 lowercase hex digits and a NUL, over every
  * row of the tables that hold simulated results (screening, patients, lesions, clones, events,
- * clinical, endpoints) in key order; provenance (times, command line, threads), the samples
- * (whose extent --series chooses) and the statistics (computed from the endpoints) are left
- * out. Equal results give equal digests, whatever the threads, shards or interruptions that
- * produced them (docs/trials.md). */
+ * exposures, clinical, endpoints) in key order; provenance (times, command line, threads), the
+ * samples (whose extent --series chooses) and the statistics (computed from the endpoints) are
+ * left out. The exposures are written for the --series patients only, so the digest depends on
+ * --series, which a resume and a merge require to be the same anyway. Equal results give equal
+ * digests, whatever the threads, shards or interruptions that produced them (docs/trials.md). */
 #define METASIM_DIGEST_SIZE 17
 
 /* Computes the digest of an opened database into `digest` (reading every row once). When the
@@ -600,9 +604,12 @@ METASIM_API int metasim_results_digest(metasim_results_t *results,
 METASIM_API int metasim_results_meta(metasim_results_t *results, const char *key, char **value);
 
 /* A plain-text summary of an opened database's trial: the screening counts, then per endpoint
- * and arm the number of patients, events, the median with its 95 % CI, the hazard ratio against
- * the reference arm with its CI, the log-rank p-value and the difference in restricted mean
- * survival time with its CI; and the paired effects. Several lines, each ending in a newline.
+ * (but the cause-specific relapse_<site>) and arm the number of patients, events, the median
+ * with its 95 % CI, the hazard ratio against the reference arm with its CI ("not estimable",
+ * with the reason below the table, when an arm has no events), the log-rank p-value and the
+ * difference in restricted mean survival time with its CI; the paired effects, each with the
+ * restricted-mean difference unpaired and paired (with standard errors); and per arm the sites
+ * and causes of first relapse. Several lines, each ending in a newline.
  * Sets *text (the caller frees it with metasim_free()). Returns 0 or a negative code. */
 METASIM_API int metasim_results_summary(metasim_results_t *results, char **text);
 
@@ -634,10 +641,19 @@ METASIM_API int metasim_parse_time(const char *text, double *days);
 /* ---------------------------------------------------------------- CSV output */
 
 /* A writer that appends samples as tidy CSV rows (time,lesion,site,clone,state,cells) to the
- * file at `path`, which it creates with a header. Returns 0 and fills *writer, or
- * METASIM_E_IO. Close it with metasim_csv_writer_close(), which reports write errors. */
+ * file at `path`, and drug exposures (time,drug,concentration,effect,target,value; concentration
+ * in mg/L, effect, target and value empty for a drug without effects) to the sibling file
+ * metasim_csv_exposures_path() names; it creates both, each with a header (the second has no
+ * rows when nothing is given). Returns 0 and fills *writer, or METASIM_E_IO (errno says why;
+ * neither file is left), METASIM_E_ARG, METASIM_E_NOMEM. Close it with
+ * metasim_csv_writer_close(), which reports write errors. */
 METASIM_API int metasim_csv_writer_open(const char *path, metasim_writer_t *writer);
 METASIM_API int metasim_csv_writer_close(metasim_writer_t *writer);
+
+/* The exposures file of the CSV writer for `path`: `path` without a final ".csv", then
+ * "-exposures.csv" (run.csv -> run-exposures.csv). The caller frees it with metasim_free();
+ * NULL for a NULL path or when out of memory. */
+METASIM_API char *metasim_csv_exposures_path(const char *path);
 
 /* ---------------------------------------------------------------- built-in scenarios */
 
@@ -703,8 +719,9 @@ typedef struct metasim_trial_options {
     metasim_trial_design_t design;   /* METASIM_DESIGN_PAIRED by default */
     const double *allocation;        /* randomised design: one weight > 0 per arm, in the
                                         model's order (read during the call); NULL = equal */
-    unsigned series;                 /* samples (time series) are written for patients with
-                                        index < series only; events and end states for all */
+    unsigned series;                 /* samples and exposures (time series) are written for
+                                        patients with index < series only; events and end
+                                        states for all */
     unsigned shard, shards;          /* run only the patients with index % shards == shard;
                                         shards 0 or 1 = all (merge shards with
                                         metasim_results_merge()) */

@@ -1,6 +1,6 @@
 /*
- * One patient's output buffered in memory (patient_record_internal.h): the events, samples and
- * end states of its units, and the explicit zeros of the samples.
+ * One patient's output buffered in memory (patient_record_internal.h): the events, samples,
+ * drug exposures and end states of its units, and the explicit zeros of the samples.
  *
  * Explicit zeros: the record remembers, for the timeline being written, every (lesion, clone,
  * state) sampled so far and the sample time it was last seen at. When a sample time is complete
@@ -31,6 +31,7 @@ void ms_record_free(ms_record *rec)
     free(rec->units);
     free(rec->events);
     free(rec->samples);
+    free(rec->exposures);
     free(rec->lesions);
     free(rec->clones);
     ms_strbuf_free(&rec->text);
@@ -65,9 +66,9 @@ static int nomem(ms_record *rec)
 size_t ms_record_bytes(const ms_record *rec)
 {
     return rec->cap_units * sizeof *rec->units + rec->cap_events * sizeof *rec->events +
-           rec->cap_samples * sizeof *rec->samples + rec->cap_lesions * sizeof *rec->lesions +
-           rec->cap_clones * sizeof *rec->clones + rec->text.cap +
-           (rec->cap_keys + rec->cap_fork_keys) * sizeof *rec->keys +
+           rec->cap_samples * sizeof *rec->samples + rec->cap_exposures * sizeof *rec->exposures +
+           rec->cap_lesions * sizeof *rec->lesions + rec->cap_clones * sizeof *rec->clones +
+           rec->text.cap + (rec->cap_keys + rec->cap_fork_keys) * sizeof *rec->keys +
            rec->n_slots * sizeof *rec->slots;
 }
 
@@ -80,7 +81,8 @@ void ms_record_reset(ms_record *rec, unsigned patient, bool keep_samples)
 {
     rec->patient = patient;
     rec->keep_samples = keep_samples;
-    rec->n_units = rec->n_events = rec->n_samples = rec->n_lesions = rec->n_clones = 0;
+    rec->n_units = rec->n_events = rec->n_samples = rec->n_exposures = 0;
+    rec->n_lesions = rec->n_clones = 0;
     ms_strbuf_free(&rec->text);
     rec->screened = rec->enrolled = false;
     rec->reason[0] = '\0';
@@ -101,8 +103,8 @@ const char *ms_record_name(const ms_record *rec, uint32_t i)
 
 /* ------------------------------------------------------------ interning and keys */
 
-/* The index of an interned copy of `name`, or NO_SLOT when out of memory. Sites and states are
- * few, so a scan is cheap. */
+/* The index of an interned copy of `name`, or NO_SLOT when out of memory. Sites, states and drugs
+ * are few, so a scan is cheap. */
 static uint32_t intern(ms_record *rec, const char *name)
 {
     for (size_t i = 0; i < rec->n_names; i++)
@@ -282,9 +284,36 @@ static int on_event(void *user, const metasim_event_t *e)
     return 0;
 }
 
+/* Exposures are time series like samples, kept with them; the engine sends them at output
+ * times only, so they need no bookkeeping of their own. */
+static int on_exposure(void *user, const metasim_exposure_t *x)
+{
+    ms_record *rec = user;
+    if (usable(rec) != 0)
+        return 1;
+    if (!rec->keep_samples)
+        return 0;
+    if (!x || isnan(x->time) || !x->drug) {
+        fail(rec, METASIM_E_ARG, "patient %u: an exposure without time or drug", rec->patient);
+        return 1;
+    }
+    bool effect = x->effect >= 0 && x->target && *x->target;
+    uint32_t drug = intern(rec, x->drug), target = effect ? intern(rec, x->target) : MS_REC_NO_NAME;
+    if (drug == NO_SLOT || (effect && target == NO_SLOT) ||
+        ms_array_reserve((void **)&rec->exposures, &rec->cap_exposures, rec->n_exposures + 1,
+                         sizeof *rec->exposures, 64) != 0) {
+        nomem(rec);
+        return 1;
+    }
+    rec->exposures[rec->n_exposures++] = (ms_rec_exposure){
+        x->time, drug, target, effect ? x->effect : -1, x->concentration, effect ? x->value : NAN};
+    return 0;
+}
+
 metasim_writer_t ms_record_writer(ms_record *rec)
 {
-    return (metasim_writer_t){.user = rec, .sample = on_sample, .event = on_event};
+    return (metasim_writer_t){
+        .user = rec, .sample = on_sample, .event = on_event, .exposure = on_exposure};
 }
 
 /* ------------------------------------------------------------ units */
@@ -299,6 +328,7 @@ int ms_record_begin_unit(ms_record *rec, unsigned arm, bool continue_history)
     rec->units[rec->n_units++] = (ms_rec_unit){.arm = arm,
                                                .first_event = rec->n_events,
                                                .first_sample = rec->n_samples,
+                                               .first_exposure = rec->n_exposures,
                                                .first_lesion = rec->n_lesions,
                                                .first_clone = rec->n_clones};
     if (!continue_history) {
@@ -317,12 +347,13 @@ int ms_record_begin_unit(ms_record *rec, unsigned arm, bool continue_history)
     return rebuild_slots(rec, slots) != 0 ? nomem(rec) : 0;
 }
 
-/* Closes the current unit's ranges of events and samples. */
+/* Closes the current unit's ranges of events, samples and exposures. */
 static ms_rec_unit *close_ranges(ms_record *rec)
 {
     ms_rec_unit *u = &rec->units[rec->n_units - 1];
     u->n_events = rec->n_events - u->first_event;
     u->n_samples = rec->n_samples - u->first_sample;
+    u->n_exposures = rec->n_exposures - u->first_exposure;
     return u;
 }
 
@@ -359,16 +390,30 @@ int ms_record_end_unit(ms_record *rec, const metasim_sim_t *sim, int stop_reason
                          sizeof *rec->clones, 64) != 0)
         return nomem(rec);
     ms_rec_unit *u = close_ranges(rec);
-    for (size_t i = 0; i < n_lesions; i++)
-        if (metasim_sim_lesion_info(sim, i, &rec->lesions[rec->n_lesions + i]) != 0)
+    /* Site names belong to the simulation's model, which is the patient's own in a varying
+     * cohort and goes with the simulation, before the record is written: keep copies. */
+    for (size_t i = 0; i < n_lesions; i++) {
+        metasim_lesion_info_t *li = &rec->lesions[rec->n_lesions + i];
+        if (metasim_sim_lesion_info(sim, i, li) != 0)
             return fail(rec, METASIM_E_INTERNAL, "patient %u: lesion %zu unreadable", rec->patient,
                         i);
+        uint32_t site = intern(rec, li->site);
+        if (site == NO_SLOT)
+            return nomem(rec);
+        li->site = rec->names[site];
+    }
     for (size_t i = 0; i < n_clones; i++)
         if (metasim_sim_clone_info(sim, i, &rec->clones[rec->n_clones + i]) != 0)
             return fail(rec, METASIM_E_INTERNAL, "patient %u: clone %zu unreadable", rec->patient,
                         i);
     if (metasim_sim_clinical(sim, &u->clinical) != 0 || metasim_sim_counts(sim, &u->counts) != 0)
         return fail(rec, METASIM_E_INTERNAL, "patient %u: state unreadable", rec->patient);
+    if (u->clinical.relapse_site) {
+        uint32_t site = intern(rec, u->clinical.relapse_site);
+        if (site == NO_SLOT)
+            return nomem(rec);
+        u->clinical.relapse_site = rec->names[site];
+    }
     u->first_lesion = rec->n_lesions;
     u->n_lesions = n_lesions;
     u->first_clone = rec->n_clones;

@@ -1,11 +1,11 @@
 /* One patient's output, buffered in memory between the thread that simulates the patient and
  * the one that writes the results database (docs/trials.md). A record holds the patient's
  * *units*: a unit is what one arm (or no arm) did to the patient, with its timeline events, its
- * samples on the output grid, and, once the unit is finished, its end state (cascade totals,
- * lesions, clones, clinical course). In the paired design a record holds the shared history
- * (arm 0, events and samples only, up to the point of assignment) followed by one finished unit
- * per arm; otherwise it holds one finished unit. The record also carries the patient's screening
- * outcome (enrolled or why not).
+ * samples and drug exposures on the output grid, and, once the unit is finished, its end state
+ * (cascade totals, lesions, clones, clinical course). In the paired design a record holds the
+ * shared history (arm 0, events and samples only, up to the point of assignment) followed by one
+ * finished unit per arm; otherwise it holds one finished unit. The record also carries the
+ * patient's screening outcome (enrolled or why not).
  *
  * Samples follow the database's explicit-zero rule (docs/results.md): once a (lesion, clone,
  * state) has been sampled, every later sample time of the same timeline has a row for it. An
@@ -43,6 +43,18 @@ typedef struct ms_rec_sample {
     double cells;
 } ms_rec_sample;
 
+/* A drug's exposure at an output time (metasim_exposure_t), one per effect of the drug. */
+typedef struct ms_rec_exposure {
+    double time;
+    uint32_t drug;   /* index into the record's names */
+    uint32_t target; /* index into the record's names; MS_REC_NO_NAME for a drug without effects */
+    int effect;      /* index into the drug's effects, or -1 */
+    double concentration, value;
+} ms_rec_exposure;
+
+/* No name (SQL NULL) in an exposure's target. */
+#define MS_REC_NO_NAME UINT32_MAX
+
 typedef struct ms_rec_unit {
     unsigned arm;  /* 0: no arm (untreated history); k >= 1: the model's k-th arm */
     bool finished; /* ended: no more rows */
@@ -50,6 +62,7 @@ typedef struct ms_rec_unit {
                       state (the fields below are unset) */
     size_t first_event, n_events;
     size_t first_sample, n_samples;
+    size_t first_exposure, n_exposures;
     /* The end state. */
     int stop_reason;
     double end_time, cells;
@@ -58,7 +71,7 @@ typedef struct ms_rec_unit {
     metasim_counts_t counts;
     size_t first_lesion, n_lesions;
     size_t first_clone, n_clones;
-    metasim_clinical_t clinical; /* relapse_site is the model's string, or NULL */
+    metasim_clinical_t clinical; /* relapse_site is one of the record's names, or NULL */
 } ms_rec_unit;
 
 /* A compartment sampled in the current timeline, and the sample time it was last seen at. */
@@ -77,7 +90,8 @@ typedef struct ms_rec_timeline {
 
 typedef struct ms_record {
     unsigned patient;
-    bool keep_samples; /* false: samples are dropped (only events and end states are kept) */
+    bool keep_samples; /* false: samples and exposures are dropped (only events and end states
+                          are kept) */
 
     ms_rec_unit *units;
     size_t n_units, cap_units;
@@ -85,7 +99,9 @@ typedef struct ms_record {
     size_t n_events, cap_events;
     ms_rec_sample *samples;
     size_t n_samples, cap_samples;
-    metasim_lesion_info_t *lesions; /* site is the model's string */
+    ms_rec_exposure *exposures;
+    size_t n_exposures, cap_exposures;
+    metasim_lesion_info_t *lesions; /* site is one of `names` */
     size_t n_lesions, cap_lesions;
     metasim_clone_info_t *clones;
     size_t n_clones, cap_clones;
@@ -95,7 +111,7 @@ typedef struct ms_record {
     bool screened, enrolled;
     char reason[160]; /* why not enrolled; "" when enrolled */
 
-    /* Sites and states, interned (kept across patients: they are few). */
+    /* Sites, states, drugs and effect targets, interned (kept across patients: they are few). */
     char **names;
     size_t n_names, cap_names;
 
@@ -118,12 +134,15 @@ void ms_record_free(ms_record *rec);
 /* The bytes the record's buffers hold (capacity, not use). */
 size_t ms_record_bytes(const ms_record *rec);
 
-/* Empties the record for patient `patient`, keeping its buffers. */
+/* Empties the record for patient `patient`, keeping its buffers; without `keep_samples` the
+ * writer drops samples and exposures (the time series of a trial's first --series patients
+ * only). */
 void ms_record_reset(ms_record *rec, unsigned patient, bool keep_samples);
 
-/* Starts a new unit for arm `arm` (0 for none); its events and samples go through the writer
- * ms_record_writer() returns. With `continue_history`, its timeline continues the shared history
- * saved by ms_record_end_history(); otherwise it starts empty. Returns 0 or METASIM_E_NOMEM. */
+/* Starts a new unit for arm `arm` (0 for none); its events, samples and exposures go through the
+ * writer ms_record_writer() returns. With `continue_history`, its timeline continues the shared
+ * history saved by ms_record_end_history(); otherwise it starts empty. Returns 0 or
+ * METASIM_E_NOMEM. */
 int ms_record_begin_unit(ms_record *rec, unsigned arm, bool continue_history);
 
 /* The writer of the current unit: pass it in metasim_sim_options_t.writer or

@@ -1,9 +1,9 @@
 /*
  * The results database (docs/results.md): an SQLite file with provenance, the arms, the
  * screening of a trial's patients, per (patient, arm) the cascade totals, seeding graph, clone
- * lineage, timeline events, time series with explicit zeros, clinical course and survival
- * endpoints, and the trial statistics computed at close (results_stats.c). results_export.c
- * writes CSV and Newick, results_merge.c merges shards and computes digests.
+ * lineage, timeline events, time series with explicit zeros, drug exposures, clinical course and
+ * survival endpoints, and the trial statistics computed at close (results_stats.c).
+ * results_export.c writes CSV and Newick, results_merge.c merges shards and computes digests.
  *
  * Writing: the database is built in PATH.partial and renamed to PATH when it is finished, so
  * PATH never holds a half-written file. Each patient is one transaction of prepared inserts,
@@ -58,6 +58,9 @@ static const char schema_sql[] =
     "CREATE TABLE samples(patient INTEGER NOT NULL, arm TEXT, time REAL NOT NULL,"
     " lesion INTEGER NOT NULL, site TEXT NOT NULL, clone INTEGER NOT NULL, state TEXT NOT NULL,"
     " cells REAL NOT NULL);\n"
+    "CREATE TABLE exposures(patient INTEGER NOT NULL, arm TEXT, time REAL NOT NULL,"
+    " drug TEXT NOT NULL, concentration REAL NOT NULL, effect INTEGER, target TEXT,"
+    " value REAL);\n"
     "CREATE TABLE clinical(patient INTEGER NOT NULL, arm TEXT, diagnosis REAL, t_stage INTEGER,"
     " n_stage INTEGER, m_stage INTEGER, primary_diameter REAL, surgery REAL, relapse REAL,"
     " relapse_local INTEGER NOT NULL, relapse_distant INTEGER NOT NULL, relapse_site TEXT,"
@@ -70,13 +73,18 @@ static const char schema_sql[] =
     "CREATE TABLE tests(endpoint TEXT NOT NULL, arm TEXT NOT NULL, reference_arm TEXT,"
     " n INTEGER NOT NULL, events INTEGER NOT NULL, median REAL, median_lower REAL,"
     " median_upper REAL, hr REAL, hr_lower REAL, hr_upper REAL, hr_p REAL, logrank_chisq REAL,"
-    " logrank_p REAL, rmst REAL, rmst_diff REAL, rmst_diff_lower REAL, rmst_diff_upper REAL,"
-    " tau REAL);\n"
+    " logrank_p REAL, rmst REAL, rmst_diff REAL, rmst_diff_se REAL, rmst_diff_lower REAL,"
+    " rmst_diff_upper REAL, tau REAL);\n"
     "CREATE TABLE paired(endpoint TEXT NOT NULL, arm TEXT NOT NULL, reference_arm TEXT NOT NULL,"
     " n INTEGER NOT NULL, share_gain REAL, share_loss REAL, mean_gain REAL, median_gain REAL,"
-    " gain_q10 REAL, gain_q90 REAL);\n"
+    " gain_q10 REAL, gain_q90 REAL, rmst_gain REAL, rmst_gain_se REAL, rmst_gain_lower REAL,"
+    " rmst_gain_upper REAL);\n"
     "CREATE TABLE landmarks(arm TEXT NOT NULL, endpoint TEXT NOT NULL, share_after_3y REAL,"
-    " share_after_5y REAL, share_after_10y REAL);\n";
+    " share_after_5y REAL, share_after_10y REAL);\n"
+    "CREATE TABLE relapse_sites(arm TEXT NOT NULL, site TEXT NOT NULL, n INTEGER NOT NULL,"
+    " share REAL);\n"
+    "CREATE TABLE relapse_causes(arm TEXT NOT NULL, cause TEXT NOT NULL, n INTEGER NOT NULL,"
+    " share REAL);\n";
 
 /* Made at close, when the rows are in: lookups by patient and arm, and the export's order. */
 static const char index_sql[] =
@@ -84,6 +92,7 @@ static const char index_sql[] =
     "CREATE INDEX clones_key ON clones(patient, arm, clone);\n"
     "CREATE INDEX events_key ON events(patient, arm, time);\n"
     "CREATE INDEX samples_key ON samples(patient, arm, time);\n"
+    "CREATE INDEX exposures_key ON exposures(patient, arm, time);\n"
     "CREATE INDEX clinical_key ON clinical(patient, arm);\n"
     "CREATE INDEX endpoints_key ON endpoints(patient, arm);\n"
     "CREATE INDEX endpoints_by_endpoint ON endpoints(endpoint, patient);\n";
@@ -94,10 +103,11 @@ static const char *const statement_sql[N_ST] = {
     "INSERT INTO patients VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     "INSERT INTO lesions VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     "INSERT INTO clones VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    "INSERT INTO clinical VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-    " ?15, ?16, ?17)",
+    ("INSERT INTO clinical VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+     " ?15, ?16, ?17)"),
     "INSERT INTO endpoints VALUES(?1, ?2, ?3, ?4, ?5)",
     "INSERT INTO screening VALUES(?1, ?2, ?3)",
+    "INSERT INTO exposures VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 };
 
 /* ------------------------------------------------------------ messages */
@@ -256,6 +266,10 @@ static void release(metasim_results_t *r)
     abandon(r);
     free(r->path);
     free(r->arm_names);
+    if (r->relapse_endpoints)
+        for (size_t k = 0; k < r->n_sites; k++)
+            free(r->relapse_endpoints[k]);
+    free(r->relapse_endpoints);
     ms_record_free(&r->rec);
     ms_strbuf_free(&r->err);
     free(r);
@@ -353,18 +367,22 @@ static void utc_now(char out[32])
 
 /* ------------------------------------------------------------ creating */
 
-/* The names of the model's arms, by number. The public API names arms only by number
- * (metasim_model_arm()), so they come from the frozen model itself. */
+/* The names of the model's arms, by number, and the endpoint of first relapse at each site,
+ * `relapse_<site>`. The public API names arms only by number (metasim_model_arm()) and has no
+ * sites, so they come from the frozen model itself. */
 static int load_arm_names(metasim_results_t *r)
 {
     r->n_arms = r->model->n_arms;
-    if (r->n_arms == 0)
-        return 0;
-    r->arm_names = calloc(r->n_arms, sizeof *r->arm_names);
-    if (!r->arm_names)
+    r->n_sites = r->model->n_sites;
+    if (r->n_arms > 0 && !(r->arm_names = calloc(r->n_arms, sizeof *r->arm_names)))
         return ms_results_fail(r, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
     for (size_t k = 0; k < r->n_arms; k++)
         r->arm_names[k] = r->model->arms[k].name;
+    if (r->n_sites > 0 && !(r->relapse_endpoints = calloc(r->n_sites, sizeof(char *))))
+        return ms_results_fail(r, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
+    for (size_t k = 0; k < r->n_sites; k++)
+        if (!(r->relapse_endpoints[k] = ms_results_concat("relapse_", r->model->sites[k].name)))
+            return ms_results_fail(r, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
     return 0;
 }
 
@@ -734,6 +752,21 @@ static int write_event(metasim_results_t *r, const ms_record *rec, const char *a
     return run(r, ST_EVENT, bound, "writing events");
 }
 
+static int write_exposure(metasim_results_t *r, const ms_record *rec, const char *arm,
+                          const ms_rec_exposure *x)
+{
+    sqlite3_stmt *st = r->st[ST_EXPOSURE];
+    bool effect = x->target != MS_REC_NO_NAME;
+    int bound =
+        bind_int(st, 1, rec->patient) | bind_text_or_null(st, 2, arm) |
+        sqlite3_bind_double(st, 3, x->time) | bind_text(st, 4, ms_record_name(rec, x->drug)) |
+        sqlite3_bind_double(st, 5, x->concentration) |
+        (effect ? bind_int(st, 6, x->effect) : sqlite3_bind_null(st, 6)) |
+        (effect ? bind_text(st, 7, ms_record_name(rec, x->target)) : sqlite3_bind_null(st, 7)) |
+        bind_real(st, 8, x->value);
+    return run(r, ST_EXPOSURE, bound, "writing exposures");
+}
+
 static int write_sample(metasim_results_t *r, const ms_record *rec, const char *arm,
                         const ms_rec_sample *x)
 {
@@ -806,8 +839,18 @@ static int write_clones(metasim_results_t *r, const ms_record *rec, const char *
     return rc;
 }
 
+static int write_endpoint(metasim_results_t *r, const ms_record *rec, const char *arm,
+                          const char *name, double time, bool event)
+{
+    sqlite3_stmt *st = r->st[ST_ENDPOINT];
+    int bound = bind_int(st, 1, rec->patient) | bind_text_or_null(st, 2, arm) |
+                bind_text(st, 3, name) | sqlite3_bind_double(st, 4, time) | bind_int(st, 5, event);
+    return run(r, ST_ENDPOINT, bound, "writing endpoints");
+}
+
 /* The survival endpoints of a diagnosed patient, in days from diagnosis (docs/results.md): an
- * event time with status 1, or the end of follow-up with status 0 (censored). */
+ * event time with status 1, or a censoring time with status 0, the end of follow-up unless a
+ * competing event comes first. */
 static int write_endpoints(metasim_results_t *r, const ms_record *rec, const char *arm,
                            const ms_rec_unit *u)
 {
@@ -817,19 +860,25 @@ static int write_endpoints(metasim_results_t *r, const ms_record *rec, const cha
     const struct {
         const char *name;
         double event;
-    } ends[] = {{"os", c->death}, {"rfs", rfs}, {"drfs", c->relapse_distant ? rfs : c->death}};
-    sqlite3_stmt *st = r->st[ST_ENDPOINT];
-    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+    } ends[] = {{"os", c->death},
+                {"rfs", rfs},
+                {"drfs", c->relapse_distant ? rfs : c->death},
+                {"pfs", fmin(c->progression, c->death)}};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0] && rc == 0; i++) {
         bool event = !isnan(ends[i].event);
         double time = (event ? ends[i].event : u->follow_up) - dx;
-        int bound = bind_int(st, 1, rec->patient) | bind_text_or_null(st, 2, arm) |
-                    bind_text(st, 3, ends[i].name) | sqlite3_bind_double(st, 4, time) |
-                    bind_int(st, 5, event);
-        int rc = run(r, ST_ENDPOINT, bound, "writing endpoints");
-        if (rc != 0)
-            return rc;
+        rc = write_endpoint(r, rec, arm, ends[i].name, time, event);
     }
-    return 0;
+    /* Cause-specific first relapse at each site: a first relapse elsewhere, or death before
+     * any relapse, ends the patient's time at risk (censored there). */
+    double stop = isnan(rfs) ? u->follow_up : rfs;
+    for (size_t k = 0; k < r->n_sites && rc == 0; k++) {
+        bool event = !isnan(c->relapse) && c->relapse_site &&
+                     strcmp(c->relapse_site, r->model->sites[k].name) == 0;
+        rc = write_endpoint(r, rec, arm, r->relapse_endpoints[k], stop - dx, event);
+    }
+    return rc;
 }
 
 static int write_clinical(metasim_results_t *r, const ms_record *rec, const char *arm,
@@ -921,6 +970,8 @@ int ms_results_write_record(metasim_results_t *r, const ms_record *rec)
             rc = write_event(r, rec, arm, &rec->events[u->first_event + k]);
         for (size_t k = 0; k < u->n_samples && rc == 0; k++)
             rc = write_sample(r, rec, arm, &rec->samples[u->first_sample + k]);
+        for (size_t k = 0; k < u->n_exposures && rc == 0; k++)
+            rc = write_exposure(r, rec, arm, &rec->exposures[u->first_exposure + k]);
         if (rc == 0 && !u->history)
             rc = write_end_state(r, rec, arm, u);
     }
@@ -935,7 +986,7 @@ int ms_results_write_record(metasim_results_t *r, const ms_record *rec)
 
 static bool pending_rows(const metasim_results_t *r)
 {
-    return r->pending && (r->rec.n_events > 0 || r->rec.n_samples > 0);
+    return r->pending && (r->rec.n_events > 0 || r->rec.n_samples > 0 || r->rec.n_exposures > 0);
 }
 
 static int other_pending(metasim_results_t *r)
@@ -984,6 +1035,19 @@ static int on_event(void *user, const metasim_event_t *e)
     return 0;
 }
 
+static int on_exposure(void *user, const metasim_exposure_t *x)
+{
+    metasim_results_t *r = user;
+    if (usable(r) != 0)
+        return 1;
+    metasim_writer_t w = ms_record_writer(&r->rec);
+    if (w.exposure(w.user, x) != 0) {
+        ms_results_fail(r, r->rec.failed, "%s", ms_record_errmsg(&r->rec));
+        return 1;
+    }
+    return 0;
+}
+
 /* Starts the record of (patient, arm). */
 static int start_pending(metasim_results_t *r, unsigned patient, unsigned arm)
 {
@@ -1015,7 +1079,8 @@ int metasim_results_writer(metasim_results_t *r, unsigned patient, unsigned arm,
         if (rc != 0)
             return rc;
     }
-    *writer = (metasim_writer_t){.user = r, .sample = on_sample, .event = on_event};
+    *writer = (metasim_writer_t){
+        .user = r, .sample = on_sample, .event = on_event, .exposure = on_exposure};
     return 0;
 }
 

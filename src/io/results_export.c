@@ -15,10 +15,11 @@
 #include "io/results_internal.h"
 
 /* The tables in export order, each with the query that exports it: rows by patient, then arm
- * (NULL, no arm, first), then the table's natural key; events and endpoints in the order they
- * happened and were written within a (patient, arm); meta and the statistics in the order
- * written. The results digest reads the tables marked `digest` with the same queries
- * (results_merge.c), so their order must not depend on how the file was put together. */
+ * (NULL, no arm, first), then the table's natural key; events, exposures (within a time) and
+ * endpoints in the order they happened and were written within a (patient, arm); meta and the
+ * statistics in the order written. The results digest reads the tables marked `digest` with the
+ * same queries (results_merge.c), so their order must not depend on how the file was put
+ * together. */
 const ms_results_table ms_results_tables[] = {
     {"meta", "SELECT key, value FROM meta ORDER BY rowid", false},
     {"arms", "SELECT arm, number, allocation FROM arms ORDER BY number", false},
@@ -43,6 +44,10 @@ const ms_results_table ms_results_tables[] = {
      "SELECT patient, arm, time, lesion, site, clone, state, cells FROM samples"
      " ORDER BY patient, arm, time, lesion, clone, state",
      false},
+    {"exposures",
+     "SELECT patient, arm, time, drug, concentration, effect, target, value FROM exposures"
+     " ORDER BY patient, arm, time, rowid",
+     true},
     {"clinical",
      "SELECT patient, arm, diagnosis, t_stage, n_stage, m_stage, primary_diameter,"
      " surgery, relapse, relapse_local, relapse_distant, relapse_site, death,"
@@ -60,16 +65,19 @@ const ms_results_table ms_results_tables[] = {
     {"tests",
      "SELECT endpoint, arm, reference_arm, n, events, median, median_lower, median_upper,"
      " hr, hr_lower, hr_upper, hr_p, logrank_chisq, logrank_p, rmst, rmst_diff,"
-     " rmst_diff_lower, rmst_diff_upper, tau FROM tests ORDER BY rowid",
+     " rmst_diff_se, rmst_diff_lower, rmst_diff_upper, tau FROM tests ORDER BY rowid",
      false},
     {"paired",
      "SELECT endpoint, arm, reference_arm, n, share_gain, share_loss, mean_gain,"
-     " median_gain, gain_q10, gain_q90 FROM paired ORDER BY rowid",
+     " median_gain, gain_q10, gain_q90, rmst_gain, rmst_gain_se, rmst_gain_lower,"
+     " rmst_gain_upper FROM paired ORDER BY rowid",
      false},
     {"landmarks",
      "SELECT arm, endpoint, share_after_3y, share_after_5y, share_after_10y"
      " FROM landmarks ORDER BY rowid",
      false},
+    {"relapse_sites", "SELECT arm, site, n, share FROM relapse_sites ORDER BY rowid", false},
+    {"relapse_causes", "SELECT arm, cause, n, share FROM relapse_causes ORDER BY rowid", false},
 };
 const size_t ms_results_n_tables = sizeof ms_results_tables / sizeof ms_results_tables[0];
 

@@ -14,8 +14,9 @@
 #include "io/results_writer_internal.h"
 #include "metasim/metasim.h"
 
-/* The version of the layout (docs/results.md); readers refuse other versions. */
-#define MS_RESULTS_SCHEMA_VERSION 2
+/* The version of the layout (docs/results.md); readers refuse other versions. 3 added the
+ * exposures, the pfs and relapse_<site> endpoints and the relapse statistics. */
+#define MS_RESULTS_SCHEMA_VERSION 3
 
 /* Prepared statements, made once per handle. */
 enum {
@@ -27,6 +28,7 @@ enum {
     ST_CLINICAL,
     ST_ENDPOINT,
     ST_SCREENING,
+    ST_EXPOSURE,
     N_ST
 };
 
@@ -43,6 +45,8 @@ struct metasim_results {
     sqlite3_stmt *st[N_ST];
     const char **arm_names; /* arm k (1-based) is arm_names[k - 1]; from the model */
     size_t n_arms;
+    char **relapse_endpoints; /* "relapse_<site>" per site of the model, in its order; owned */
+    size_t n_sites;
     double started;        /* monotonic seconds at create or resume, for the elapsed time */
     double elapsed_before; /* seconds spent by earlier runs of a resumed database */
     unsigned threads;      /* recorded at close, when set */

@@ -315,6 +315,73 @@ int ms_surv_curve_rmst(const ms_surv_curve *km, double tau, ms_surv_rmst *out)
     return 0;
 }
 
+int ms_surv_curve_rmst_pseudo(const ms_surv_curve *km, double tau, const double *time,
+                              const int *status, size_t n, double *theta)
+{
+    if (!km || !isfinite(tau) || !(tau > 0) || (km->n_rows > 0 && !km->rows) || n != km->n ||
+        (n > 0 && (!time || !status || !theta)))
+        return METASIM_E_ARG;
+    if (n == 0)
+        return 0;
+    ms_surv_rmst rm;
+    int rc = ms_surv_curve_rmst(km, tau, &rm);
+    if (rc != 0)
+        return rc;
+    size_t k = 0;
+    while (k < km->n_rows && km->rows[k].time <= tau)
+        k++;
+    /* area[j] = A_j; cum[j] = the sum over rows 0..j of A d / (Y (Y - d)). */
+    double *area = malloc((k ? k : 1) * sizeof *area), *cum = malloc((k ? k : 1) * sizeof *cum);
+    if (!area || !cum) {
+        free(area);
+        free(cum);
+        return METASIM_E_NOMEM;
+    }
+    const ms_surv_row *row = km->rows;
+    double right = 0;
+    for (size_t j = k; j-- > 0;) {
+        right += ((j + 1 < k ? row[j + 1].time : tau) - row[j].time) * row[j].surv;
+        area[j] = right;
+    }
+    double sum = 0;
+    for (size_t j = 0; j < k; j++) {
+        double y = (double)row[j].n_risk, d = (double)row[j].n_event;
+        if (d > 0 && y > d)
+            sum += area[j] * d / (y * (y - d));
+        cum[j] = sum;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        /* The last row at or before min(T_i, tau), by bisection. */
+        double t = fmin(time[i], tau);
+        size_t lo = 0, hi = k;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (row[mid].time <= t)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        double deriv = 0;
+        if (lo > 0) {
+            size_t j = lo - 1;
+            deriv = cum[j];
+            if (status[i] && time[i] <= tau) {
+                if (row[j].time != time[i]) {
+                    rc = METASIM_E_ARG; /* not a record of this curve */
+                    break;
+                }
+                double y = (double)row[j].n_risk, d = (double)row[j].n_event;
+                if (y > d)
+                    deriv -= area[j] / (y - d);
+            }
+        }
+        theta[i] = rm.rmst + (double)n * deriv;
+    }
+    free(area);
+    free(cum);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- two arms */
 
 static bool two_arms(const ms_surv_data *d)

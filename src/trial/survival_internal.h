@@ -105,6 +105,23 @@ typedef struct ms_surv_rmst {
 /* tau finite and > 0. Returns 0 or METASIM_E_ARG. */
 int ms_surv_curve_rmst(const ms_surv_curve *km, double tau, ms_surv_rmst *out);
 
+/* Pseudo-observations of the restricted mean up to tau (Andersen, Hansen & Klein, Lifetime Data
+ * Anal 10:335 (2004); Andersen & Perme, Stat Methods Med Res 19:71 (2010)) in their
+ * infinitesimal-jackknife form (Efron, The Jackknife, the Bootstrap and Other Resampling Plans,
+ * SIAM 1982, ch. 6): theta_i = mu + n dmu/dw_i, where mu is the restricted mean of `km` and
+ * dmu/dw_i its derivative with respect to the weight of record i at weights 1. Differentiating
+ * S = prod (1 - d_j / Y_j) under the integral gives, with A_j = integral_{t_j}^{tau} S(u) du,
+ *   dmu/dw_i = sum_{t_j <= min(T_i, tau)} A_j d_j / (Y_j (Y_j - d_j))
+ *              - status_i [T_i <= tau] A(T_i) / (Y(T_i) - d(T_i)),
+ * terms with Y_j = d_j being 0 (A_j is 0 there). The theta_i average to mu exactly; without
+ * censoring before tau the estimate is the mean of min(T_i, tau), so theta_i = min(T_i, tau);
+ * with censoring they are the censoring-weighted values whose sample variance over n is the
+ * variance of mu (to first order, as Greenwood's). `time` and `status` are the n records the
+ * curve was made from (each time must be one of its rows' times). tau finite and > 0. Returns 0,
+ * METASIM_E_ARG or METASIM_E_NOMEM. */
+int ms_surv_curve_rmst_pseudo(const ms_surv_curve *km, double tau, const double *time,
+                              const int *status, size_t n, double *theta);
+
 /* ---------------------------------------------------------------- two arms */
 
 /* The two-arm functions below return METASIM_E_ARG when an arm has no records. */

@@ -1,12 +1,15 @@
 /*
  * The statistics tables of a virtual trial (trial_stats_internal.h): which arm is compared with
  * which, over which patients and up to which time. The formulas are survival.c's, checked
- * against R there; the paired effects and landmarks are plain counts and order statistics.
+ * against R there; the paired effects and landmarks are plain counts and order statistics, and
+ * the paired restricted-mean gain a mean of per-patient differences of pseudo-observations.
  */
 #include "trial/trial_stats_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
+
+#include <gsl/gsl_cdf.h>
 
 #include "metasim/metasim.h"
 
@@ -86,13 +89,20 @@ static int contrast(const arm_rows *ref, const arm_rows *arm, double tau, double
     if ((rc = ms_surv_cox(sd, alpha, &cox)) != 0 || (rc = ms_surv_logrank(sd, &lr)) != 0 ||
         (rc = ms_surv_rmst_diff(sd, tau, alpha, &rm)) != 0)
         goto out;
-    row->hr = cox.hr;
-    row->hr_lower = cox.hr_lower;
-    row->hr_upper = cox.hr_upper;
-    row->hr_p = cox.p_wald;
+    /* An arm without events makes the partial likelihood monotone: coxph() reports a huge or
+     * tiny ratio with a warning ("coefficient may be infinite"); no number is stored instead. */
+    bool estimable =
+        ms_surv_data_events(sd, 0) > 0 && ms_surv_data_events(sd, 1) > 0 && !cox.maybe_infinite;
+    if (estimable) {
+        row->hr = cox.hr;
+        row->hr_lower = cox.hr_lower;
+        row->hr_upper = cox.hr_upper;
+        row->hr_p = cox.p_wald;
+    }
     row->logrank_chisq = lr.chisq;
     row->logrank_p = lr.p_value;
     row->rmst_diff = rm.diff;
+    row->rmst_diff_se = rm.se;
     row->rmst_diff_lower = rm.lower;
     row->rmst_diff_upper = rm.upper;
 out:
@@ -103,34 +113,93 @@ out:
     return rc;
 }
 
+/* The pseudo-observations of the restricted mean up to tau of one arm's n records. */
+static int pseudo_values(const double *time, const int *status, size_t n, double tau, double alpha,
+                         double *theta)
+{
+    ms_surv_data *sd = NULL;
+    ms_surv_curve km = {0};
+    int rc = ms_surv_data_create(time, status, NULL, n, &sd, NULL);
+    if (rc == 0)
+        rc = ms_surv_km(sd, 0, alpha, MS_SURV_CI_LOG, &km);
+    if (rc == 0)
+        rc = ms_surv_curve_rmst_pseudo(&km, tau, time, status, n, theta);
+    ms_surv_curve_free(&km);
+    ms_surv_data_destroy(sd);
+    return rc;
+}
+
+/* The paired restricted-mean gain (trial_stats_internal.h): the mean of the differences of
+ * pseudo-observations, with the standard error of a mean of n independent patients. */
+static int rmst_gain(const arm_rows *ref, const arm_rows *arm, double tau, double alpha,
+                     ms_stats_paired_row *row)
+{
+    size_t n = ref->n;
+    if (!(tau > 0) || !isfinite(tau) || n == 0)
+        return 0;
+    double *theta_ref = malloc(n * sizeof *theta_ref), *theta_arm = malloc(n * sizeof *theta_arm);
+    int rc = theta_ref && theta_arm ? 0 : METASIM_E_NOMEM;
+    if (rc == 0)
+        rc = pseudo_values(ref->time, ref->status, n, tau, alpha, theta_ref);
+    if (rc == 0)
+        rc = pseudo_values(arm->time, arm->status, n, tau, alpha, theta_arm);
+    if (rc == 0) {
+        double mean = 0, ss = 0;
+        for (size_t i = 0; i < n; i++)
+            mean += (theta_arm[i] - theta_ref[i]) / (double)n;
+        for (size_t i = 0; i < n; i++) {
+            double e = theta_arm[i] - theta_ref[i] - mean;
+            ss += e * e;
+        }
+        double se = n > 1 ? sqrt(ss / (double)(n - 1) / (double)n) : NAN;
+        double z = gsl_cdf_ugaussian_Pinv(1 - alpha / 2);
+        row->rmst_gain = mean;
+        row->rmst_gain_se = se;
+        row->rmst_gain_lower = mean - z * se;
+        row->rmst_gain_upper = mean + z * se;
+    }
+    free(theta_ref);
+    free(theta_arm);
+    return rc;
+}
+
 /* The paired effects of arm `a` against arm 0: rows are sorted by patient, so one pass pairs a
  * patient's two rows. */
-static int paired_effects(const ms_stats_data *d, size_t a, const ms_stats_sink *sink)
+static int paired_effects(const ms_stats_data *d, size_t a, double tau, double alpha,
+                          const ms_stats_sink *sink)
 {
-    double *gain = malloc((d->n ? d->n : 1) * sizeof *gain);
-    if (!gain)
-        return METASIM_E_NOMEM;
+    size_t cap = d->n ? d->n : 1;
+    double *gain = malloc(cap * sizeof *gain);
+    arm_rows ref = {malloc(cap * sizeof *ref.time), malloc(cap * sizeof *ref.status), 0};
+    arm_rows arm = {malloc(cap * sizeof *arm.time), malloc(cap * sizeof *arm.status), 0};
+    int rc = METASIM_E_NOMEM;
+    if (!gain || !ref.time || !ref.status || !arm.time || !arm.status)
+        goto out;
     size_t n = 0, up = 0, down = 0;
     double sum = 0;
     for (size_t i = 0; i < d->n;) {
-        size_t j = i;
-        double t_ref = NAN, t_arm = NAN;
+        size_t j = i, k_ref = SIZE_MAX, k_arm = SIZE_MAX;
         for (; j < d->n && d->patient[j] == d->patient[i]; j++) {
             if (d->arm[j] == 0)
-                t_ref = d->time[j];
+                k_ref = j;
             else if (d->arm[j] == a)
-                t_arm = d->time[j];
+                k_arm = j;
         }
         i = j;
-        if (isnan(t_ref) || isnan(t_arm))
+        if (k_ref == SIZE_MAX || k_arm == SIZE_MAX)
             continue;
-        double g = t_arm - t_ref;
+        ref.time[n] = d->time[k_ref];
+        ref.status[n] = d->status[k_ref];
+        arm.time[n] = d->time[k_arm];
+        arm.status[n] = d->status[k_arm];
+        double g = arm.time[n] - ref.time[n];
         gain[n++] = g;
         sum += g;
         up += g > 0;
         down += g < 0;
     }
-    int rc = 0;
+    ref.n = arm.n = n;
+    rc = 0;
     if (n > 0 && sink->paired) {
         qsort(gain, n, sizeof *gain, by_value);
         ms_stats_paired_row row = {.arm = a,
@@ -140,10 +209,21 @@ static int paired_effects(const ms_stats_data *d, size_t a, const ms_stats_sink 
                                    .mean_gain = sum / (double)n,
                                    .median_gain = quantile7(gain, n, 0.5),
                                    .gain_q10 = quantile7(gain, n, 0.1),
-                                   .gain_q90 = quantile7(gain, n, 0.9)};
-        rc = sink->paired(sink->user, &row);
+                                   .gain_q90 = quantile7(gain, n, 0.9),
+                                   .rmst_gain = NAN,
+                                   .rmst_gain_se = NAN,
+                                   .rmst_gain_lower = NAN,
+                                   .rmst_gain_upper = NAN};
+        rc = rmst_gain(&ref, &arm, tau, alpha, &row);
+        if (rc == 0)
+            rc = sink->paired(sink->user, &row);
     }
+out:
     free(gain);
+    free(ref.time);
+    free(ref.status);
+    free(arm.time);
+    free(arm.status);
     return rc;
 }
 
@@ -217,6 +297,7 @@ int ms_stats_endpoint(const ms_stats_data *d, size_t n_arms, bool paired, double
                                  .logrank_p = NAN,
                                  .rmst = NAN,
                                  .rmst_diff = NAN,
+                                 .rmst_diff_se = NAN,
                                  .rmst_diff_lower = NAN,
                                  .rmst_diff_upper = NAN,
                                  .tau = tau};
@@ -230,7 +311,7 @@ int ms_stats_endpoint(const ms_stats_data *d, size_t n_arms, bool paired, double
         if (rc == 0 && sink->test)
             rc = sink->test(sink->user, &row);
         if (rc == 0 && paired && a > 0)
-            rc = paired_effects(d, a, sink);
+            rc = paired_effects(d, a, tau, alpha, sink);
         if (rc == 0)
             rc = landmarks(&rows[a], a, sink);
     }

@@ -2,7 +2,8 @@
  * the Kaplan-Meier curve of every arm under both confidence transforms, a test row per arm
  * (size, events, median with its CI, and against the reference arm the Cox hazard ratio, the
  * log-rank test and the difference in restricted mean survival time), per-patient paired
- * effects (paired design), and the share of events after 3, 5 and 10 years. Everything is
+ * effects with the paired restricted-mean gain (paired design), and the share of events after
+ * 3, 5 and 10 years. Everything is
  * computed by survival.c; this file chooses what is compared with what and hands rows to a
  * sink, so it knows nothing of SQLite (src/io/results_stats.c stores the rows).
  *
@@ -38,10 +39,13 @@ typedef struct ms_stats_test_row {
     bool reference; /* this is the reference arm: the contrast fields are NaN */
     size_t n, events;
     ms_surv_median median;               /* with the CI of the log transform (R's default) */
-    double hr, hr_lower, hr_upper, hr_p; /* Cox (Efron), arm against the reference; Wald p */
+    double hr, hr_lower, hr_upper, hr_p; /* Cox (Efron), arm against the reference; Wald p; NaN
+                                            when not estimable: an arm without events, or a
+                                            partial likelihood without finite maximum */
     double logrank_chisq, logrank_p;
-    double rmst;                                        /* the arm's restricted mean up to tau */
-    double rmst_diff, rmst_diff_lower, rmst_diff_upper; /* arm minus reference */
+    double rmst;                    /* the arm's restricted mean up to tau */
+    double rmst_diff, rmst_diff_se; /* arm minus reference */
+    double rmst_diff_lower, rmst_diff_upper;
     double tau;
 } ms_stats_test_row;
 
@@ -49,12 +53,21 @@ typedef struct ms_stats_test_row {
  * gain of a patient is the difference of the observed times, arm minus reference: in the
  * paired design both arms of a patient share diagnosis and end of follow-up, so a censored time
  * is the same follow-up in both arms and the gain is the difference in event-free time within
- * follow-up (min(T_arm, C) - min(T_ref, C)), exact for every patient without imputation. */
+ * follow-up (min(T_arm, C) - min(T_ref, C)), exact for every patient without imputation.
+ *
+ * The paired restricted-mean gain at tau (the tests' tau) is the mean over the patients of
+ * d_i = theta_i(arm) - theta_i(ref), the difference of the patient's pseudo-observations of the
+ * restricted mean in each arm (ms_surv_curve_rmst_pseudo()): d_i = min(T_arm, tau) -
+ * min(T_ref, tau) when no patient is censored before tau, a censoring-weighted value otherwise.
+ * Its mean is the unpaired RMST difference over the same patients; its standard error sd(d) /
+ * sqrt(n) keeps the correlation of a patient's arms, which the unpaired one ignores. */
 typedef struct ms_stats_paired_row {
     size_t arm;
     size_t n;
     double share_gain, share_loss;                     /* gain > 0, gain < 0 */
     double mean_gain, median_gain, gain_q10, gain_q90; /* quantiles as R's type 7 */
+    /* The paired restricted-mean gain with its CI; NaN without a tau. */
+    double rmst_gain, rmst_gain_se, rmst_gain_lower, rmst_gain_upper;
 } ms_stats_paired_row;
 
 typedef struct ms_stats_landmark_row {

@@ -98,6 +98,31 @@ sqlite3 changed.db "UPDATE endpoints SET time = time + 1 WHERE rowid = 1" 2> /de
   || python3 -c "import sqlite3; c = sqlite3.connect('changed.db'); c.execute('UPDATE endpoints SET time = time + 1 WHERE rowid = 1'); c.commit()"
 run 1 "changed or damaged" export changed.db --digest
 
+# The RMST difference with its standard error: unpaired in the tests table (both designs),
+# paired in the paired table (paired design only), whose mean equals the unpaired difference
+# and whose standard error uses the pairing. Both are printed.
+sql() { # DATABASE QUERY: the first column of the first row
+  sqlite3 "$1" "$2" 2> /dev/null \
+    || python3 -c "import sqlite3, sys; r = sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone(); print('' if r is None or r[0] is None else r[0])" "$1" "$2"
+}
+run 0 "" trial trial.yaml -n 60 -t 2 --db paired.db --design paired
+expect "the paired summary prints the unpaired and paired RMST differences" \
+  grep -qE "RMST difference to [0-9.]+ y, unpaired [-+][0-9.]+ \(SE [0-9.e-]+, .*\), paired [-+][0-9.]+ \(SE [0-9.e-]+," out.txt
+run 0 "" trial trial.yaml -n 60 -t 2 --db randomised.db --design randomised
+expect "the randomised summary has no paired effects" bash -c '! grep -q "paired effects" out.txt'
+for endpoint in os rfs pfs; do
+  for db in paired.db randomised.db; do
+    expect "$db: $endpoint: rmst_diff_se finite and > 0" \
+      [ "$(sql $db "SELECT rmst_diff_se > 0 AND rmst_diff_se < 1e300 FROM tests WHERE endpoint = '$endpoint' AND reference_arm IS NOT NULL")" = 1 ]
+  done
+  expect "paired.db: $endpoint: rmst_gain_se finite and > 0, below rmst_diff_se" \
+    [ "$(sql paired.db "SELECT p.rmst_gain_se > 0 AND p.rmst_gain_se < t.rmst_diff_se FROM paired p JOIN tests t USING (endpoint, arm) WHERE endpoint = '$endpoint'")" = 1 ]
+  expect "paired.db: $endpoint: rmst_gain equals rmst_diff, its CI is +- 1.96 SE" \
+    [ "$(sql paired.db "SELECT abs(p.rmst_gain - t.rmst_diff) < 1e-6 AND abs(p.rmst_gain_upper - p.rmst_gain - 1.959964 * p.rmst_gain_se) < 1e-4 FROM paired p JOIN tests t USING (endpoint, arm) WHERE endpoint = '$endpoint'")" = 1 ]
+done
+expect "randomised.db: no paired rows" [ "$(sql randomised.db "SELECT count(*) FROM paired")" = 0 ]
+expect "the first relapses are summed up per arm" grep -q "first relapse by site" out.txt
+
 # Killed at some moment (SIGKILL: nothing is cleaned up), then resumed: the same digest as a
 # run never interrupted. The moment does not matter, so the test does not depend on timing.
 run 0 "" trial trial.yaml -n 300 -t 2 --db whole.db -q

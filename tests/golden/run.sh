@@ -36,6 +36,7 @@ check run-breast_demo-11.out
 "$metasim" run tiny.yaml --csv "$work/run-tiny.csv" > "$work/run-tiny.out" 2>&1
 check run-tiny.out
 check run-tiny.csv
+check run-tiny-exposures.csv
 # `metasim help run` prints what `metasim run` prints when its argument is missing.
 "$metasim" help run > "$work/help-run.out" 2>&1
 "$metasim" run > "$work/run-noargs.out" 2>&1
@@ -71,7 +72,7 @@ expect "run --db exits 0" [ $? -eq 0 ]
 "$metasim" export "$work/tiny.db" --csv "$work/csv" --newick "$work/nwk" 2> "$work/db-export.err"
 expect "export exits 0" [ $? -eq 0 ]
 mkdir -p "$work/results-tiny"
-for table in meta patients lesions clones events samples clinical endpoints; do
+for table in meta patients lesions clones events samples exposures clinical endpoints; do
   if [ "$table" = meta ]; then
     grep -v -e '^created,' -e '^command_line,' -e '^finished,' -e '^elapsed_seconds,' \
       "$work/csv/meta.csv" > "$work/results-tiny/meta.csv"

@@ -1,8 +1,10 @@
 /* Unit tests of the results database (src/io/results_db.c) through the public API: a small
  * scenario with spread and a clinic written for two patients and read back with SQLite as R or
  * pandas would (row counts, consistency with the simulation, explicit zeros, endpoints), the
- * refusals (existing file, corrupt or foreign files, newer schema, unwritable paths), discard,
- * misuse of the writer, and the CSV and Newick exports, including a very deep lineage. */
+ * drug exposures of a treated patient against the analytic one-compartment concentration (in
+ * the database and in the CSV writer's exposures file), the refusals (existing file, corrupt or
+ * foreign files, newer and older schemas, unwritable paths), discard, misuse of the writer, and
+ * the CSV and Newick exports, including a very deep lineage. */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -310,7 +312,7 @@ START_TEST(test_write_and_read_back)
 
     /* Provenance: 11 keys at creation, 3 or 4 at close (digest, finish time, elapsed time). */
     ck_assert_double_ge(query(db, "SELECT count(*) FROM meta"), 14);
-    ck_assert_double_eq(query(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+    ck_assert_double_eq(query(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
     ck_assert_double_eq(query(db, "SELECT value = 'single' FROM meta WHERE key = 'design'"), 1);
     ck_assert_double_eq(query(db, "SELECT length(value) FROM meta WHERE key = 'results_digest'"),
                         16);
@@ -421,7 +423,8 @@ START_TEST(test_write_and_read_back)
         /* Clinical course and endpoints. */
         ck_assert_double_eq(queryf(db, "SELECT diagnosis FROM clinical WHERE patient = %u", k),
                             p->clinical.diagnosis);
-        ck_assert_double_eq(queryf(db, "SELECT count(*) FROM endpoints WHERE patient = %u", k), 3);
+        /* os, rfs, drfs, pfs and relapse_<site> for the two sites. */
+        ck_assert_double_eq(queryf(db, "SELECT count(*) FROM endpoints WHERE patient = %u", k), 6);
         double os =
             queryf(db, "SELECT time FROM endpoints WHERE patient = %u AND endpoint = 'os'", k);
         double want =
@@ -435,6 +438,33 @@ START_TEST(test_write_and_read_back)
     }
     ck_assert_double_eq(query(db, "SELECT count(*) FROM endpoints WHERE status NOT IN (0, 1) OR "
                                   "time < 0 OR time IS NULL"),
+                        0);
+    /* pfs: progression or death, whichever first; else censored at the end of follow-up (no
+     * patient here dies out: the primary starts with 1e4 cells). */
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM patients WHERE stop_reason = 'extinct'"),
+                        0);
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM endpoints e JOIN clinical c USING "
+                                  "(patient, arm) JOIN patients p USING (patient, arm) WHERE "
+                                  "e.endpoint = 'pfs' AND (e.status != (c.progression IS NOT "
+                                  "NULL OR c.death IS NOT NULL) OR abs(e.time - (coalesce("
+                                  "min(c.progression, c.death), c.progression, c.death, "
+                                  "p.end_time) - c.diagnosis)) > 1e-9)"),
+                        0);
+    /* relapse_<site>: an event when the first relapse's site is the site; otherwise censored at
+     * the first relapse (elsewhere), at death, or at the end of follow-up. */
+    ck_assert_double_ge(query(db, "SELECT count(*) FROM clinical WHERE relapse IS NOT NULL"), 1);
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM endpoints e JOIN clinical c USING "
+                                  "(patient, arm) JOIN patients p USING (patient, arm) WHERE "
+                                  "e.endpoint IN ('relapse_p', 'relapse_m') AND (e.status != "
+                                  "(c.relapse IS NOT NULL AND 'relapse_' || c.relapse_site = "
+                                  "e.endpoint) OR abs(e.time - (coalesce(c.relapse, c.death, "
+                                  "p.end_time) - c.diagnosis)) > 1e-9)"),
+                        0);
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM (SELECT patient, sum(status) AS n FROM "
+                                  "endpoints WHERE endpoint LIKE 'relapse\\_%' ESCAPE '\\' GROUP "
+                                  "BY patient) JOIN endpoints e USING (patient) WHERE "
+                                  "e.endpoint = 'rfs' AND n != (e.status AND (SELECT relapse IS "
+                                  "NOT NULL FROM clinical c WHERE c.patient = e.patient))"),
                         0);
     /* drfs ends no earlier than rfs, and both no later than os. */
     ck_assert_double_eq(query(db, "SELECT count(*) FROM endpoints r JOIN endpoints d ON "
@@ -671,22 +701,28 @@ START_TEST(test_open_refuses_foreign_files)
     assert_open_fails(foreign, "not metasim results");
     /* A newer schema. */
     metasim_model_t *m = load();
-    const char *newer = in_tmp("newer.db");
+    char newer[512]; /* in_tmp() reuses its buffers */
+    snprintf(newer, sizeof newer, "%s", in_tmp("newer.db"));
     metasim_results_t *r = NULL;
     ck_assert_int_eq(metasim_results_create(newer, m, NULL, 1, 0, &r), 0);
     ck_assert_int_eq(metasim_results_close(r, NULL), 0);
     db = open_db(newer);
-    exec_sql(db, "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+    exec_sql(db, "UPDATE meta SET value = '4' WHERE key = 'schema_version'");
     sqlite3_close(db);
-    assert_open_fails(newer, "schema version 3 is newer");
-    /* An older schema (metasim 0.1 wrote version 1, without arms). */
+    assert_open_fails(newer, "schema version 4 is newer");
+    /* Older schemas: metasim 0.1 wrote version 1, without arms; version 2 had no exposures, no
+     * pfs and relapse_<site> endpoints and no relapse statistics. */
     db = open_db(newer);
     exec_sql(db, "UPDATE meta SET value = '1' WHERE key = 'schema_version'");
     sqlite3_close(db);
     assert_open_fails(newer, "schema version 1 is older");
+    db = open_db(newer);
+    exec_sql(db, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+    sqlite3_close(db);
+    assert_open_fails(newer, "schema version 2 is older");
     /* Truncated: the tables are gone. */
     db = open_db(newer);
-    exec_sql(db, "UPDATE meta SET value = '2' WHERE key = 'schema_version'; DROP TABLE samples");
+    exec_sql(db, "UPDATE meta SET value = '3' WHERE key = 'schema_version'; DROP TABLE samples");
     sqlite3_close(db);
     assert_open_fails(newer, "no table 'samples'");
     /* A handle opened for reading takes no writes, and closing it keeps the file. */
@@ -743,10 +779,11 @@ START_TEST(test_export_csv_and_newick)
     static const char *const tables[] = {"meta",   "patients", "lesions",  "clones",
                                          "events", "samples",  "clinical", "endpoints"};
     char file[600];
-    /* The trial's tables exist too, empty here but for their header. */
-    static const char *const trial_tables[] = {"arms",  "screening", "km",
-                                               "tests", "paired",    "landmarks"};
-    for (size_t i = 0; i < 6; i++) {
+    /* The trial's tables and the exposures exist too, empty here but for their header. */
+    static const char *const trial_tables[] = {"arms",          "screening",      "km",
+                                               "tests",         "paired",         "landmarks",
+                                               "relapse_sites", "relapse_causes", "exposures"};
+    for (size_t i = 0; i < sizeof trial_tables / sizeof *trial_tables; i++) {
         snprintf(file, sizeof file, "%s/%s.csv", csv, trial_tables[i]);
         char *text = read_file(file);
         ck_assert_msg(count_lines(text) >= 1, "%s", file);
@@ -807,6 +844,157 @@ START_TEST(test_export_csv_and_newick)
 }
 END_TEST
 
+/* The scenario above with two drugs: x, a weekly IV bolus from surgery under arm `treated`
+ * (one-compartment, half-life 1 d, 10 L; a cytotoxic Emax effect), and y, given by no arm and
+ * without effects. */
+static const char drugs[] =
+    "drugs:\n"
+    "  x:\n"
+    "    pk: {model: one_compartment, half_life: 1 d, volume: 10 L}\n"
+    "    effects: [{target: death, state: cycling, max_kill: 0.25 /d, ec50: 1 mg/L, hill: 1}]\n"
+    "  y:\n"
+    "    pk: {model: one_compartment, half_life: 2 d, volume: 5 L}\n"
+    "regimens:\n"
+    "  x_weekly: {doses: [{drug: x, amount: 100 mg}], cycles: 10, cycle_length: 7 d}\n"
+    "arms:\n"
+    "  control: {lines: []}\n"
+    "  treated: {lines: [{regimen: x_weekly, start: surgery}]}\n";
+
+/* Runs `patient` under arm `arm` to 200 d into `w` (NULL for none); returns the simulation. */
+static metasim_sim_t *run_arm(const metasim_model_t *m, unsigned patient, unsigned arm,
+                              const metasim_writer_t *w, int *stop)
+{
+    metasim_sim_options_t o = {.seed = SEED, .patient = patient, .writer = w, .arm = arm};
+    metasim_sim_t *s = NULL;
+    ck_assert_int_eq(metasim_sim_create(m, &o, &s), 0);
+    *stop = metasim_sim_run(s, 200, 0);
+    ck_assert_msg(*stop > 0, "%s", metasim_sim_errmsg(s));
+    return s;
+}
+
+/* Exposures are written at every output time from the assignment on, one row per drug and
+ * effect, and the concentration is the analytic one-compartment value of the doses given:
+ * C(t) = sum over doses before t of (amount / V) exp(-ln 2 (t - t_dose) / half-life). */
+START_TEST(test_exposures)
+{
+    make_tmpdir();
+    char text[4096];
+    snprintf(text, sizeof text, "%s%s", scenario, drugs);
+    metasim_model_t *m = NULL;
+    ck_assert_msg(metasim_model_load_string("d.yaml", text, strlen(text), &m) == 0, "%s",
+                  metasim_model_errmsg(m));
+    /* A patient treated for two months at least (many are cured by surgery). */
+    unsigned patient = 0;
+    for (;; patient++) {
+        ck_assert_uint_lt(patient, 40);
+        int stop;
+        metasim_sim_t *s = run_arm(m, patient, 2, NULL, &stop);
+        metasim_clinical_t c;
+        metasim_sim_clinical(s, &c);
+        double end = metasim_sim_time(s);
+        metasim_sim_destroy(s);
+        if (!isnan(c.assigned) && end > c.assigned + 60)
+            break;
+    }
+    const char *path = in_tmp("x.db");
+    metasim_results_t *r = NULL;
+    ck_assert_int_eq(metasim_results_create(path, m, NULL, SEED, 0, &r), 0);
+    for (unsigned arm = 0; arm <= 2; arm += 2) {
+        metasim_writer_t w;
+        ck_assert_int_eq(metasim_results_writer(r, patient, arm, &w), 0);
+        int stop;
+        metasim_sim_t *s = run_arm(m, patient, arm, &w, &stop);
+        ck_assert_int_eq(metasim_results_add_patient(r, patient, arm, s, stop), 0);
+        metasim_sim_destroy(s);
+    }
+    ck_assert_int_eq(metasim_results_close(r, NULL), 0);
+
+    sqlite3 *db = open_db(path);
+    /* None without treatment (the untreated patient, arm NULL). */
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM exposures WHERE arm IS NOT 'treated'"), 0);
+    double n = query(db, "SELECT count(*) FROM exposures");
+    ck_assert_double_gt(n, 10);
+    /* On the output grid, from the assignment on, every output time, both drugs each time. */
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM exposures WHERE time / 10 != "
+                                  "round(time / 10) OR time < (SELECT assigned FROM clinical "
+                                  "WHERE arm = 'treated')"),
+                        0);
+    ck_assert_double_eq(query(db, "SELECT (max(time) - min(time)) / 10 + 1 - count(DISTINCT time) "
+                                  "FROM exposures"),
+                        0);
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM exposures WHERE drug = 'x'"), n / 2);
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM exposures WHERE drug = 'x' AND (effect "
+                                  "!= 0 OR target != 'death' OR value IS NULL)"),
+                        0);
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM exposures WHERE drug = 'y' AND (effect "
+                                  "IS NOT NULL OR target IS NOT NULL OR value IS NOT NULL OR "
+                                  "concentration != 0)"),
+                        0);
+    /* The doses, then each concentration and effect against the formula. */
+    double dose_time[64], dose_mg[64];
+    size_t n_doses = 0;
+    sqlite3_stmt *st = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT time, value FROM events WHERE kind = 'dose' AND "
+                                        "site = 'x' ORDER BY time",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW && n_doses < 64) {
+        dose_time[n_doses] = sqlite3_column_double(st, 0);
+        dose_mg[n_doses++] = sqlite3_column_double(st, 1);
+    }
+    sqlite3_finalize(st);
+    ck_assert_uint_ge(n_doses, 2);
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT time, concentration, value FROM exposures WHERE "
+                                        "drug = 'x' ORDER BY time",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    size_t checked = 0, exposed = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        double t = sqlite3_column_double(st, 0), c = sqlite3_column_double(st, 1);
+        double want = 0;
+        bool at_dose = false;
+        for (size_t k = 0; k < n_doses; k++) {
+            at_dose |= dose_time[k] == t; /* which comes first at one time is not the point */
+            if (dose_time[k] < t)
+                want += dose_mg[k] / 10 * exp(-log(2.0) * (t - dose_time[k]) / 1.0);
+        }
+        if (at_dose)
+            continue;
+        ck_assert_double_eq_tol(c, want, 1e-9 * fmax(1, want));
+        ck_assert_double_eq_tol(sqlite3_column_double(st, 2), 0.25 * want / (want + 1.0), 1e-9);
+        checked++;
+        exposed += want > 0.1;
+    }
+    sqlite3_finalize(st);
+    ck_assert_uint_ge(checked, 5);
+    ck_assert_uint_ge(exposed, 2);
+
+    /* The CSV writer puts the same rows in its exposures file. */
+    char *sibling = metasim_csv_exposures_path(in_tmp("run.csv"));
+    ck_assert_str_eq(sibling, in_tmp("run-exposures.csv"));
+    metasim_free(sibling);
+    sibling = metasim_csv_exposures_path("out/run");
+    ck_assert_str_eq(sibling, "out/run-exposures.csv");
+    metasim_free(sibling);
+    metasim_writer_t csv;
+    ck_assert_int_eq(metasim_csv_writer_open(in_tmp("run.csv"), &csv), 0);
+    int stop;
+    metasim_sim_destroy(run_arm(m, patient, 2, &csv, &stop));
+    ck_assert_int_eq(metasim_csv_writer_close(&csv), 0);
+    char *lines = read_file(in_tmp("run-exposures.csv"));
+    ck_assert(strncmp(lines, "time,drug,concentration,effect,target,value\n", 44) == 0);
+    ck_assert_double_eq((double)count_lines(lines), n + 1);
+    ck_assert_ptr_nonnull(strstr(lines, ",y,0,,,\n"));
+    free(lines);
+    /* A file that cannot be made leaves neither. */
+    ck_assert_int_eq(metasim_csv_writer_open(in_tmp("no/such/run.csv"), &csv), METASIM_E_IO);
+    sqlite3_close(db);
+    metasim_model_destroy(m);
+}
+END_TEST
+
 /* A lineage far deeper than any call stack: the Newick writer walks it with its own stack. */
 START_TEST(test_newick_deep_chain)
 {
@@ -862,6 +1050,7 @@ Suite *suite(void)
     tcase_add_test(tc, test_discard_leaves_nothing);
     tcase_add_test(tc, test_open_refuses_foreign_files);
     tcase_add_test(tc, test_export_csv_and_newick);
+    tcase_add_test(tc, test_exposures);
     tcase_add_test(tc, test_newick_deep_chain);
     suite_add_tcase(s, tc);
     return s;

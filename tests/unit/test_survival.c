@@ -1,7 +1,8 @@
 /* Unit tests of the survival statistics (src/trial/survival.c): textbook data sets with their
  * published values, hand-checkable corner cases (R's median midpoint rule, NA bounds, an
- * infinite Cox coefficient), input checks, a 10^6-patient run, and a cross-check against R's
- * survival package on generated trials, run at test time through Rscript.
+ * infinite Cox coefficient), the restricted mean's pseudo-observations against their
+ * definition, input checks, a 10^6-patient run, and a cross-check against R's survival package
+ * on generated trials, run at test time through Rscript.
  *
  * The cross-check needs Rscript and the survival package (scripts/install-deps.sh installs
  * r-base-core and r-cran-survival); without them it fails, unless METASIM_NO_R=1, which skips
@@ -289,6 +290,84 @@ END_TEST
 
 /* The log-log interval is NA where S = 1 (a censoring before any event) and where S = 0; the log
  * interval is [1, 1] at S = 1. Censorings tied with an event count in that event's risk set. */
+/* The restricted mean's pseudo-observations: min(T, tau) exactly without censoring; with
+ * censoring their mean is the restricted mean, and theta_i - mu is n times the derivative of mu
+ * with respect to record i's weight, checked by finite differences: each record copied M times
+ * is the same curve, and one more copy of record i raises its weight by 1/M. */
+static double rmst_of(const double *time, const int *status, size_t n, double tau)
+{
+    ms_surv_data *d = make(time, status, NULL, n);
+    ms_surv_curve km = {0};
+    ms_surv_rmst rm;
+    ck_assert_int_eq(ms_surv_km(d, 0, 0.05, MS_SURV_CI_LOG, &km), 0);
+    ck_assert_int_eq(ms_surv_curve_rmst(&km, tau, &rm), 0);
+    ms_surv_curve_free(&km);
+    ms_surv_data_destroy(d);
+    return rm.rmst;
+}
+
+static void pseudo_of(const double *time, const int *status, size_t n, double tau, double *theta)
+{
+    ms_surv_data *d = make(time, status, NULL, n);
+    ms_surv_curve km = {0};
+    ck_assert_int_eq(ms_surv_km(d, 0, 0.05, MS_SURV_CI_LOG_LOG, &km), 0);
+    ck_assert_int_eq(ms_surv_curve_rmst_pseudo(&km, tau, time, status, n, theta), 0);
+    ms_surv_curve_free(&km);
+    ms_surv_data_destroy(d);
+}
+
+START_TEST(test_rmst_pseudo)
+{
+    /* Placebo arm of Freireich et al.: every time an event. */
+    const double *t1 = gehan_time + 21;
+    const int *s1 = gehan_status + 21;
+    double theta[21];
+    for (double tau = 0.5; tau < 30; tau += 4.25) {
+        pseudo_of(t1, s1, 21, tau, theta);
+        for (size_t i = 0; i < 21; i++)
+            ck_near(theta[i], fmin(t1[i], tau), 1e-13);
+    }
+    /* 6-MP arm: 12 of 21 censored. */
+    const double *t0 = gehan_time;
+    const int *s0 = gehan_status;
+    enum { M = 4000 };
+    static double big_time[21 * M + 1];
+    static int big_status[21 * M + 1];
+    for (size_t k = 0; k < 21 * M; k++) {
+        big_time[k] = t0[k % 21];
+        big_status[k] = s0[k % 21];
+    }
+    for (double tau = 8; tau < 36; tau += 9) {
+        double mu = rmst_of(t0, s0, 21, tau), mean = 0;
+        ck_near(rmst_of(big_time, big_status, 21 * M, tau), mu, 1e-12);
+        pseudo_of(t0, s0, 21, tau, theta);
+        for (size_t i = 0; i < 21; i++) {
+            mean += theta[i] / 21;
+            big_time[21 * M] = t0[i];
+            big_status[21 * M] = s0[i];
+            double step = rmst_of(big_time, big_status, 21 * M + 1, tau) - mu;
+            /* The finite difference errs by O(1/M) of the curve's scale (tau). */
+            ck_assert_msg(fabs(21.0 * M * step - (theta[i] - mu)) < tau / M,
+                          "tau %g, record %zu: %.9g against %.9g", tau, i, 21.0 * M * step,
+                          theta[i] - mu);
+        }
+        ck_near(mean, mu, 1e-12);
+    }
+    /* An event time that is not one of the curve's, a bad tau, another number of records. */
+    ms_surv_data *d = make(t0, s0, NULL, 21);
+    ms_surv_curve km = {0};
+    ck_assert_int_eq(ms_surv_km(d, 0, 0.05, MS_SURV_CI_LOG, &km), 0);
+    double other[21];
+    memcpy(other, t0, sizeof other);
+    other[0] = 6.5;
+    ck_assert_int_eq(ms_surv_curve_rmst_pseudo(&km, 20, other, s0, 21, theta), METASIM_E_ARG);
+    ck_assert_int_eq(ms_surv_curve_rmst_pseudo(&km, 0, t0, s0, 21, theta), METASIM_E_ARG);
+    ck_assert_int_eq(ms_surv_curve_rmst_pseudo(&km, 20, t0, s0, 20, theta), METASIM_E_ARG);
+    ms_surv_curve_free(&km);
+    ms_surv_data_destroy(d);
+}
+END_TEST
+
 START_TEST(test_interval_edges)
 {
     const double t[6] = {0.5, 1, 2, 2, 3, 3};
@@ -780,6 +859,7 @@ Suite *suite(void)
     tcase_add_test(tc, test_aml);
     tcase_add_test(tc, test_median_midpoint_and_rmst);
     tcase_add_test(tc, test_interval_edges);
+    tcase_add_test(tc, test_rmst_pseudo);
     tcase_add_test(tc, test_cox_infinite);
     tcase_add_test(tc, test_invalid_input);
     tcase_add_test(tc, test_million);

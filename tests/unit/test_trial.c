@@ -2,8 +2,9 @@
  * statistics (src/io/results_stats.c, src/trial/trial_stats.c), merges and digests
  * (src/io/results_merge.c), on a small two-arm scenario whose patients are diagnosed, operated
  * and treated within weeks: equal digests for 1, 2 and 4 threads, for shards merged, and for a
- * run stopped and resumed; the paired and randomised designs' rows; merge refusals; and the
- * statistics tables against survival.c on the same rows. */
+ * run stopped and resumed; the paired and randomised designs' rows; merge refusals; the
+ * statistics tables against survival.c on the same rows; the paired restricted-mean gain; and
+ * the first-relapse tables against the clinical rows. */
 #include <dirent.h>
 #include <math.h>
 #include <signal.h>
@@ -260,12 +261,26 @@ START_TEST(test_paired_rows)
                "k.n != (SELECT count(DISTINCT time) FROM tl WHERE tl.patient = k.patient AND "
                "tl.arm = k.arm AND tl.time >= k.t0)"),
         0);
-    /* Endpoints for every diagnosed (patient, arm); censored at the end of follow-up. */
+    /* Endpoints for every diagnosed (patient, arm): os, rfs, drfs, pfs, relapse_p, relapse_m;
+     * censored at the end of follow-up, except the cause-specific relapse_<site>, censored at a
+     * first relapse elsewhere or at death. */
     ck_assert_double_eq(queryf(db, "SELECT count(*) FROM endpoints WHERE arm IS NOT NULL"),
-                        3 * 2 * enrolled);
+                        6 * 2 * enrolled);
     ck_assert_double_eq(queryf(db, "SELECT count(*) FROM endpoints e JOIN clinical c USING "
                                    "(patient, arm) WHERE e.status = 0 AND abs(e.time + "
-                                   "c.diagnosis - 600) > 1e-9"),
+                                   "c.diagnosis - coalesce(CASE WHEN e.endpoint LIKE 'relapse%%' "
+                                   "THEN coalesce(c.relapse, c.death) END, 600)) > 1e-9"),
+                        0);
+    /* Exposures: for the --series patients, from the assignment on, in both arms (the control
+     * arm's drug concentration is 0), never in the shared history. */
+    ck_assert_double_gt(queryf(db, "SELECT count(*) FROM exposures WHERE arm = 'treated' AND "
+                                   "concentration > 0"),
+                        0);
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM exposures WHERE arm IS NULL OR patient "
+                                   ">= 3 OR (arm = 'control' AND concentration != 0)"),
+                        0);
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM exposures x JOIN clinical c USING "
+                                   "(patient, arm) WHERE x.time < c.assigned"),
                         0);
     sqlite3_close(db);
     metasim_model_destroy(m);
@@ -458,6 +473,10 @@ START_TEST(test_randomised)
     ck_assert_double_gt(treated, 0.5 * enrolled); /* 3:1, with 20-odd patients */
     ck_assert_double_lt(treated, enrolled);
     ck_assert_double_eq(queryf(db, "SELECT count(*) FROM paired"), 0);
+    /* The unpaired RMST difference has its standard error. */
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM tests WHERE reference_arm IS NOT NULL "
+                                   "AND endpoint IN ('os', 'rfs') AND NOT rmst_diff_se > 0"),
+                        0);
     /* The same rows as the paired design's for the arm drawn. */
     char sql[600];
     snprintf(sql, sizeof sql, "ATTACH DATABASE '%s' AS p", in_tmp("paired.db"));
@@ -465,7 +484,7 @@ START_TEST(test_randomised)
     ck_assert_double_eq(queryf(db, "SELECT count(*) FROM endpoints r JOIN p.endpoints q USING "
                                    "(patient, arm, endpoint) WHERE r.time = q.time AND r.status "
                                    "= q.status"),
-                        3 * enrolled);
+                        6 * enrolled);
     ck_assert_double_eq(queryf(db, "SELECT count(*) FROM patients r JOIN p.patients q USING "
                                    "(patient, arm) WHERE r.cells = q.cells AND r.end_time = "
                                    "q.end_time AND r.shed = q.shed"),
@@ -634,8 +653,8 @@ START_TEST(test_statistics_match_survival)
     metasim_trial_options_t o = options(in_tmp("s.db"), 2);
     run(m, &o);
     sqlite3 *db = open_db(o.path);
-    const char *const endpoints[] = {"os", "rfs", "drfs"};
-    for (size_t e = 0; e < 3; e++) {
+    const char *const endpoints[] = {"os", "rfs", "drfs", "pfs", "relapse_m", "relapse_p"};
+    for (size_t e = 0; e < sizeof endpoints / sizeof *endpoints; e++) {
         const char *ep = endpoints[e];
         static arm_data ref, arm;
         read_arm(db, ep, "control", &ref);
@@ -709,27 +728,35 @@ START_TEST(test_statistics_match_survival)
         ck_assert_int_eq(ms_surv_cox(two, 0.05, &cox), 0);
         ck_assert_int_eq(ms_surv_logrank(two, &lr), 0);
         ck_assert_int_eq(ms_surv_rmst_diff(two, tau, 0.05, &rm), 0);
-        ms_surv_data_destroy(two);
         ck_assert_double_eq(queryf(db,
                                    "SELECT tau FROM tests WHERE arm = 'treated' AND "
                                    "endpoint = '%s'",
                                    ep),
                             tau);
+        /* The hazard ratio is stored only when both arms have events (NULL, not a number
+         * from a likelihood without maximum, otherwise). */
+        bool estimable = ms_surv_data_events(two, 0) > 0 && ms_surv_data_events(two, 1) > 0 &&
+                         !cox.maybe_infinite;
+        double hr =
+            queryf(db, "SELECT hr FROM tests WHERE arm = 'treated' AND endpoint = '%s'", ep);
+        ck_assert_msg(estimable ? hr == cox.hr : isnan(hr), "%s: hr %g", ep, hr);
+        double hr_upper = queryf(db,
+                                 "SELECT hr_upper FROM tests WHERE arm = 'treated' AND "
+                                 "endpoint = '%s'",
+                                 ep);
+        ck_assert(estimable ? hr_upper == cox.hr_upper : isnan(hr_upper));
         ck_assert_double_eq(queryf(db,
-                                   "SELECT hr FROM tests WHERE arm = 'treated' AND endpoint "
-                                   "= '%s'",
-                                   ep),
-                            cox.hr);
-        ck_assert_double_eq(queryf(db,
-                                   "SELECT hr_upper FROM tests WHERE arm = 'treated' AND "
+                                   "SELECT rmst_diff_se FROM tests WHERE arm = 'treated' AND "
                                    "endpoint = '%s'",
                                    ep),
-                            cox.hr_upper);
-        ck_assert_double_eq(queryf(db,
-                                   "SELECT logrank_p FROM tests WHERE arm = 'treated' AND "
-                                   "endpoint = '%s'",
-                                   ep),
-                            lr.p_value);
+                            rm.se);
+        /* Without events in either arm (relapse_p: local recurrences are rare here) the test
+         * has no variance: NULL, as R's NA. */
+        double lp = queryf(db,
+                           "SELECT logrank_p FROM tests WHERE arm = 'treated' AND endpoint = "
+                           "'%s'",
+                           ep);
+        ck_assert(isnan(lr.p_value) ? isnan(lp) : lp == lr.p_value);
         ck_assert_double_eq(queryf(db,
                                    "SELECT rmst_diff_lower FROM tests WHERE arm = 'treated' "
                                    "AND endpoint = '%s'",
@@ -772,17 +799,87 @@ START_TEST(test_statistics_match_survival)
             sum / (double)arm.n, 1e-9);
         ck_assert_double_eq_tol(queryf(db, "SELECT gain_q90 FROM paired WHERE endpoint = '%s'", ep),
                                 q90, 1e-9);
-        /* Landmarks: the share of events after 3 years is 0 within a 600-day horizon. */
-        ck_assert_double_eq(queryf(db,
-                                   "SELECT share_after_3y FROM landmarks WHERE arm = "
-                                   "'control' AND endpoint = '%s'",
-                                   ep),
-                            0);
+        /* The paired restricted-mean gain: the mean of differences of pseudo-observations is
+         * the unpaired difference (same patients, same tau), and its standard error is that of
+         * a mean of per-patient differences. */
+        double *theta = malloc(2 * arm.n * sizeof *theta);
+        ms_surv_curve km_ref = {0}, km_arm = {0};
+        ms_surv_data *one_ref = NULL, *one_arm = NULL;
+        ck_assert_int_eq(ms_surv_data_create(ref.time, ref.status, NULL, ref.n, &one_ref, NULL), 0);
+        ck_assert_int_eq(ms_surv_data_create(arm.time, arm.status, NULL, arm.n, &one_arm, NULL), 0);
+        ck_assert_int_eq(ms_surv_km(one_ref, 0, 0.05, MS_SURV_CI_LOG, &km_ref), 0);
+        ck_assert_int_eq(ms_surv_km(one_arm, 0, 0.05, MS_SURV_CI_LOG, &km_arm), 0);
+        ck_assert_int_eq(
+            ms_surv_curve_rmst_pseudo(&km_ref, tau, ref.time, ref.status, ref.n, theta), 0);
+        ck_assert_int_eq(
+            ms_surv_curve_rmst_pseudo(&km_arm, tau, arm.time, arm.status, arm.n, theta + arm.n), 0);
+        double mean = 0, ss = 0;
+        for (size_t i = 0; i < arm.n; i++)
+            mean += (theta[arm.n + i] - theta[i]) / (double)arm.n;
+        for (size_t i = 0; i < arm.n; i++)
+            ss += pow(theta[arm.n + i] - theta[i] - mean, 2);
+        double se = sqrt(ss / (double)(arm.n - 1) / (double)arm.n);
+        double pg = queryf(db, "SELECT rmst_gain FROM paired WHERE endpoint = '%s'", ep);
+        ck_assert_double_eq_tol(pg, mean, 1e-9 * tau);
+        ck_assert_double_eq_tol(pg, rm.diff, 1e-9 * tau);
+        ck_assert_double_eq_tol(
+            queryf(db, "SELECT rmst_gain_se FROM paired WHERE endpoint = '%s'", ep), se,
+            1e-12 * tau);
+        ck_assert_double_eq_tol(
+            queryf(db, "SELECT rmst_gain_upper - rmst_gain FROM paired WHERE endpoint = '%s'", ep),
+            1.959963984540054 * se, 1e-9 * tau);
+        /* Landmarks: the share of events after 3 years is 0 within a 600-day horizon (NULL
+         * for an arm without events). */
+        double late = queryf(db,
+                             "SELECT share_after_3y FROM landmarks WHERE arm = 'control' AND "
+                             "endpoint = '%s'",
+                             ep);
+        ck_assert(ms_surv_data_events(one_ref, 0) > 0 ? late == 0 : isnan(late));
+        ms_surv_curve_free(&km_ref);
+        ms_surv_curve_free(&km_arm);
+        ms_surv_data_destroy(one_ref);
+        ms_surv_data_destroy(one_arm);
+        ms_surv_data_destroy(two);
+        free(theta);
     }
-    /* The treated arm's drug delays the events. */
+    /* The treated arm's drug delays the events; a patient's two arms are so alike (the same
+     * tumour up to surgery) that the paired standard error is the smaller (here 31 against 50
+     * days). */
     ck_assert_double_lt(queryf(db, "SELECT hr FROM tests WHERE arm = 'treated' AND endpoint = "
                                    "'os'"),
                         1);
+    ck_assert_double_gt(queryf(db, "SELECT rmst_gain_se FROM paired WHERE endpoint = 'os'"), 0);
+    ck_assert_double_lt(queryf(db, "SELECT rmst_gain_se FROM paired WHERE endpoint = 'os'"),
+                        queryf(db, "SELECT rmst_diff_se FROM tests WHERE endpoint = 'os' AND arm "
+                                   "= 'treated'"));
+    /* The first relapses: one row per arm and site, and per arm and cause (the six of
+     * docs/clinic.md), counting the clinical rows; shares of the arm's first relapses. */
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM relapse_sites"), 2 * 2);
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM relapse_causes"), 2 * 6);
+    const char *const tables[2][2] = {{"relapse_sites", "site"}, {"relapse_causes", "cause"}};
+    for (int t = 0; t < 2; t++) {
+        ck_assert_double_eq(queryf(db,
+                                   "SELECT count(*) FROM %s x WHERE n != (SELECT count(*) FROM "
+                                   "clinical c WHERE c.arm = x.arm AND c.relapse IS NOT NULL "
+                                   "AND c.relapse_%s = x.%s)",
+                                   tables[t][0], tables[t][1], tables[t][1]),
+                            0);
+        ck_assert_double_eq(queryf(db,
+                                   "SELECT count(*) FROM (SELECT arm, sum(n) AS n, sum(share) "
+                                   "AS s FROM %s GROUP BY arm) x WHERE abs(s - 1) > 1e-12 OR n "
+                                   "!= (SELECT count(*) FROM clinical c WHERE c.arm = x.arm AND "
+                                   "c.relapse IS NOT NULL)",
+                                   tables[t][0]),
+                            0);
+    }
+    ck_assert_double_gt(queryf(db, "SELECT n FROM relapse_sites WHERE arm = 'control' AND site "
+                                   "= 'm'"),
+                        10);
+    /* The relapse_<site> endpoints count the same events. */
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM relapse_sites x WHERE n != (SELECT "
+                                   "sum(status) FROM endpoints e WHERE e.arm = x.arm AND "
+                                   "e.endpoint = 'relapse_' || x.site)"),
+                        0);
     sqlite3_close(db);
     /* The summary names every endpoint and arm. */
     metasim_results_t *r = NULL;
@@ -792,6 +889,12 @@ START_TEST(test_statistics_match_survival)
     ck_assert_ptr_nonnull(strstr(text, "screening: 40 patients"));
     ck_assert_ptr_nonnull(strstr(text, "drfs     treated"));
     ck_assert_ptr_nonnull(strstr(text, "paired effects"));
+    ck_assert_ptr_nonnull(strstr(text, "pfs      treated"));
+    ck_assert_ptr_nonnull(strstr(text, "unpaired +"));
+    ck_assert_ptr_nonnull(strstr(text, "paired +"));
+    ck_assert_ptr_nonnull(strstr(text, "first relapse by site"));
+    ck_assert_ptr_nonnull(strstr(text, "first relapse by cause"));
+    ck_assert_ptr_null(strstr(text, "relapse_m")); /* the cause-specific rows stay in tables */
     metasim_free(text);
     char *value = NULL;
     ck_assert_int_eq(metasim_results_meta(r, "patients", &value), 0);
@@ -799,6 +902,38 @@ START_TEST(test_statistics_match_survival)
     metasim_free(value);
     ck_assert_int_eq(metasim_results_meta(r, "no such key", &value), METASIM_E_ARG);
     metasim_results_close(r, NULL);
+    metasim_model_destroy(m);
+}
+END_TEST
+
+/* In a varying cohort each patient runs its own model, which goes with its simulation before
+ * the writer thread writes the patient: the record keeps its own copies of the site names
+ * (a use after free that the sanitizer build catches, and the rows below otherwise). */
+START_TEST(test_cohort_rows)
+{
+    make_tmpdir();
+    char text[4096];
+    snprintf(text, sizeof text, "%s%s", scenario,
+             "cohort:\n  parameters:\n    - {path: sites.m.death.cycling, distribution: uniform,"
+             " lower: 0.05 /d, upper: 0.15 /d}\n");
+    metasim_model_t *m = NULL;
+    ck_assert_msg(metasim_model_load_string("c.yaml", text, strlen(text), &m) == 0, "%s",
+                  metasim_model_errmsg(m));
+    ck_assert_int_eq(metasim_model_cohort_varies(m), 1);
+    metasim_trial_options_t o = options(in_tmp("c.db"), 2);
+    run(m, &o);
+    sqlite3 *db = open_db(o.path);
+    ck_assert_double_gt(queryf(db, "SELECT count(*) FROM lesions WHERE site = 'm'"), 0);
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM lesions WHERE site NOT IN ('p', 'm')"), 0);
+    ck_assert_double_gt(queryf(db, "SELECT count(*) FROM clinical WHERE relapse_site = 'm'"), 0);
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM clinical WHERE relapse IS NOT NULL AND "
+                                   "relapse_site NOT IN ('p', 'm')"),
+                        0);
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM clinical c JOIN endpoints e USING "
+                                   "(patient, arm) WHERE e.endpoint = 'relapse_m' AND e.status "
+                                   "!= (c.relapse_site IS 'm')"),
+                        0);
+    sqlite3_close(db);
     metasim_model_destroy(m);
 }
 END_TEST
@@ -935,6 +1070,7 @@ Suite *suite(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, test_threads_give_equal_digests);
     tcase_add_test(tc, test_paired_rows);
+    tcase_add_test(tc, test_cohort_rows);
     tcase_add_test(tc, test_shards_merge_to_the_same_digest);
     tcase_add_test(tc, test_stop_and_resume);
     tcase_add_test(tc, test_killed_and_resumed);

@@ -104,6 +104,15 @@ static int on_sample(void *user, const metasim_sample_t *x)
     return tl->csv.sample ? tl->csv.sample(tl->csv.user, x) : 0;
 }
 
+/* Drug concentrations and effects at output times go to the files only, not to the screen. */
+static int on_exposure(void *user, const metasim_exposure_t *x)
+{
+    timeline *tl = user;
+    if (tl->db.exposure && tl->db.exposure(tl->db.user, x) != 0)
+        return 1;
+    return tl->csv.exposure ? tl->csv.exposure(tl->csv.user, x) : 0;
+}
+
 /* Prints a results database failure; returns its exit code (an existing file is the user's
  * mistake, anything else a failure to write). */
 static int db_error(int rc, const char *message)
@@ -256,12 +265,16 @@ int cmd_run(const cli_args *args)
         }
     }
     if (args->csv && metasim_csv_writer_open(args->csv, &tl.csv) != 0) {
-        fprintf(stderr, "metasim run: --csv: cannot create %s: %s\n", args->csv, strerror(errno));
+        char *exposures = metasim_csv_exposures_path(args->csv);
+        fprintf(stderr, "metasim run: --csv: cannot create %s and %s: %s\n", args->csv,
+                exposures ? exposures : "its exposures file", strerror(errno));
+        metasim_free(exposures);
         metasim_results_discard(db);
         metasim_model_destroy(model);
         return CLI_FAILURE;
     }
-    metasim_writer_t writer = {.user = &tl, .sample = on_sample, .event = on_event};
+    metasim_writer_t writer = {
+        .user = &tl, .sample = on_sample, .event = on_event, .exposure = on_exposure};
     metasim_sim_options_t opt = {
         .seed = seed, .patient = (unsigned)patient, .writer = &writer, .arm = arm};
     metasim_sim_t *sim = NULL;
@@ -321,7 +334,10 @@ int cmd_run(const cli_args *args)
     }
 out:
     if (metasim_csv_writer_close(&tl.csv) != 0 && exit_code == CLI_OK) {
-        fprintf(stderr, "metasim run: --csv: error writing %s\n", args->csv);
+        char *exposures = metasim_csv_exposures_path(args->csv);
+        fprintf(stderr, "metasim run: --csv: error writing %s or %s\n", args->csv,
+                exposures ? exposures : "its exposures file");
+        metasim_free(exposures);
         exit_code = CLI_FAILURE;
     }
     if (db && exit_code == CLI_OK)

@@ -24,7 +24,8 @@ const cli_option cli_opt_arm = {"arm", 'a', "NAME",
                                 "treat the patient with this arm (its doses start at surgery)"};
 const cli_option cli_opt_verbose = {"verbose", 'v', NULL,
                                     "also list every lesion founded (the seeding history)"};
-const cli_option cli_opt_csv = {"csv", 0, "FILE", "write the time series to FILE as tidy CSV"};
+const cli_option cli_opt_csv = {
+    "csv", 0, "FILE", "tidy CSV: time series to FILE, drug exposures to FILE-exposures.csv"};
 const cli_option cli_opt_db = {"db", 0, "FILE",
                                "also record the patient in the results database FILE (SQLite)"};
 const cli_option cli_opt_force = {"force", 'f', NULL, "replace output files that exist"};
