@@ -115,7 +115,9 @@ static int diagnose(metasim_sim_t *s)
     c->out.n_stage = n_stage(involved_nodes(s));
     for (size_t i = 1; i < s->p.n_lesions; i++) {
         const ms_lesion *l = &s->p.lesions[i];
-        if (!is_regional(s, l) && (double)l->total >= m->imaging_cells)
+        /* Seeds around the primary (primary.seeds_outside) are not distant disease. */
+        if (!is_regional(s, l) && l->site != s->p.lesions[0].site &&
+            (double)l->total >= m->imaging_cells)
             c->out.m_stage = 1;
     }
     char detail[64];

@@ -360,6 +360,14 @@ static int disseminate(step_ctx *c, uint32_t clone, uint64_t count, double from,
             continue;
         }
         s->counts.self_seeded += n;
+        /* Seeds that lodge around the tumour rather than in it found lesions of their own. */
+        uint64_t outside =
+            s->model->seeds_outside > 0 ? ms_ran_binomial64(s->rng, s->model->seeds_outside, n) : 0;
+        for (uint64_t i = 0; i < outside && rc == 0; i++)
+            rc = ms_engine_found_lesion(s, j, c->li, clone, at_once ? from : place(c, from, g));
+        n -= outside;
+        if (n == 0 || rc != 0)
+            continue;
         double p = s->model->sites[j].dormancy_on_arrival;
         uint64_t dormant = p > 0 ? ms_ran_binomial64(s->rng, p, n) : 0;
         for (uint32_t state = 0; state < 2 && rc == 0; state++) {

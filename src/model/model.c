@@ -773,6 +773,7 @@ static int build(metasim_model_t *m)
         rule_error(m, get(root, "loci"), "loci: at most 64 loci (got %zu)", m->n_loci);
     m->initial_cells = (uint64_t)num(primary, "initial_cells");
     m->detection_cells = num(primary, "detection_cells");
+    m->seeds_outside = num(primary, "seeds_outside");
     /* A patient's model is read from a tree that already holds its drawn values. */
     if (!m->population)
         return ms_cohort_read(&m->cohort, root, get(root, "cohort"), &m->diag);

@@ -179,6 +179,7 @@ struct metasim_model {
     size_t primary_site;
     uint64_t initial_cells;
     double detection_cells;
+    double seeds_outside; /* share of self-seeding cells that found lesions around the primary */
     ms_locus *loci;
     size_t n_loci;
     /* The karyotype (none when n_chromosomes is 0). */

@@ -108,6 +108,12 @@ const ms_field ms_schema[] = {
      .doc = "Median size at which the primary is diagnosed (clinical detection near 1e9 cells, "
             "about 1 cm^3); each patient's own size is drawn around it "
             "(`clinic.detection_spread`)."},
+    {"primary.seeds_outside", MS_T_NUMBER, MS_DIM_FRACTION, UNIT_INTERVAL, .def = "0",
+     .doc = "Share of the circulating cells that return to the primary's organ (self-seeding) "
+            "which lodge in the tissue around the tumour, beyond the surgical margin, rather "
+            "than in it: each founds a lesion of its own at the primary's site, which surgery "
+            "leaves behind (the residual seeds that cause local recurrence, Kim et al., Cell "
+            "2009)."},
 
     /* ------------------------------------------------------------ loci */
     {"loci", MS_T_MAP,
