@@ -468,8 +468,9 @@ METASIM_API void metasim_sim_destroy(metasim_sim_t *sim);
 /*
  * Results go to an SQLite database (docs/results.md has the schema, with units): provenance
  * (schema version, metasim version, creation time, command line, seed, scenario text, trial
- * design, results digest), the arms, the screening of a trial's patients, and per (patient,
- * arm): cascade totals, lesions (the seeding graph), clones (the lineage as an edge list),
+ * design, results digest), the arms, per patient its screening (in a trial) and what it was
+ * given in a varying cohort (subtype, parameter values), and per (patient, arm): cascade
+ * totals, lesions (the seeding graph), clones (the lineage as an edge list, with karyotypes),
  * events, time series on the output grid (with explicit zeros), drug exposures (concentration
  * and effect at output times), the clinical course and endpoints (time from diagnosis, status
  * 1 = event, 0 = censored, as R's survival::Surv reads them); and the trial statistics computed
@@ -524,13 +525,16 @@ METASIM_API int metasim_results_writer(metasim_results_t *results, unsigned pati
                                        metasim_writer_t *writer);
 
 /* Records patient `patient` under arm `arm` from its finished simulation `sim` (a simulation of
- * the handle's model): its lesions, clones, cascade totals, clinical course and endpoints, the
- * time and burden at the end, and `stop_reason`, the METASIM_STOP_* value its last
- * metasim_sim_run() returned (METASIM_STOP_TREATMENT is not an end). A patient left without
- * tumour cells is followed to the horizon: its censored endpoints end there. Writes the
+ * the handle's model): its lesions, clones (with their copy numbers), cascade totals, clinical
+ * course and endpoints, the time and burden at the end, and `stop_reason`, the METASIM_STOP_*
+ * value its last metasim_sim_run() returned (METASIM_STOP_TREATMENT is not an end). A patient left
+ * without tumour cells is followed to the horizon: its censored endpoints end there. The first
+ * time a patient is added it also gets its `screening` row (not screened: `enrolled` NULL) with
+ * its subtype, and its parameter values, both from metasim_sim_model(sim); adding it under another
+ * arm writes neither again. Everything is copied: `sim` may be destroyed right after. Writes the
  * patient's transaction. Each (patient, arm) is added once. Returns 0, METASIM_E_ARG (bad
- * argument, unknown arm or stop reason), METASIM_E_STATE (another patient's writer is pending,
- * the patient was added before, or the handle was opened for reading), METASIM_E_IO or
+ * argument, unknown arm or stop reason), METASIM_E_STATE (another patient's writer is pending, the
+ * patient was added before, or the handle was opened for reading), METASIM_E_IO or
  * METASIM_E_NOMEM. */
 METASIM_API int metasim_results_add_patient(metasim_results_t *results, unsigned patient,
                                             unsigned arm, const metasim_sim_t *sim,

@@ -1,6 +1,7 @@
 /*
  * One patient's output buffered in memory (patient_record_internal.h): the events, samples,
- * drug exposures and end states of its units, and the explicit zeros of the samples.
+ * drug exposures and end states of its units, the explicit zeros of the samples, and what the
+ * patient was given (subtype and parameter values).
  *
  * Explicit zeros: the record remembers, for the timeline being written, every (lesion, clone,
  * state) sampled so far and the sample time it was last seen at. When a sample time is complete
@@ -34,6 +35,8 @@ void ms_record_free(ms_record *rec)
     free(rec->exposures);
     free(rec->lesions);
     free(rec->clones);
+    free(rec->karyotypes);
+    free(rec->values);
     ms_strbuf_free(&rec->text);
     for (size_t i = 0; i < rec->n_names; i++)
         free(rec->names[i]);
@@ -68,7 +71,8 @@ size_t ms_record_bytes(const ms_record *rec)
     return rec->cap_units * sizeof *rec->units + rec->cap_events * sizeof *rec->events +
            rec->cap_samples * sizeof *rec->samples + rec->cap_exposures * sizeof *rec->exposures +
            rec->cap_lesions * sizeof *rec->lesions + rec->cap_clones * sizeof *rec->clones +
-           rec->text.cap + (rec->cap_keys + rec->cap_fork_keys) * sizeof *rec->keys +
+           rec->cap_karyotypes + rec->cap_values * sizeof *rec->values + rec->text.cap +
+           (rec->cap_keys + rec->cap_fork_keys) * sizeof *rec->keys +
            rec->n_slots * sizeof *rec->slots;
 }
 
@@ -83,9 +87,13 @@ void ms_record_reset(ms_record *rec, unsigned patient, bool keep_samples)
     rec->keep_samples = keep_samples;
     rec->n_units = rec->n_events = rec->n_samples = rec->n_exposures = 0;
     rec->n_lesions = rec->n_clones = 0;
+    rec->n_chromosomes = 0;
     ms_strbuf_free(&rec->text);
     rec->screened = rec->enrolled = false;
     rec->reason[0] = '\0';
+    rec->valued = false;
+    rec->subtype = MS_REC_NO_NAME;
+    rec->n_values = 0;
     rec->tl = rec->fork_tl = (ms_rec_timeline){0};
     rec->failed = 0;
     ms_strbuf_free(&rec->error);
@@ -99,6 +107,12 @@ const char *ms_record_text(const ms_record *rec, size_t offset)
 const char *ms_record_name(const ms_record *rec, uint32_t i)
 {
     return i < rec->n_names ? rec->names[i] : "";
+}
+
+const unsigned char *ms_record_copies(const ms_record *rec, size_t i)
+{
+    return rec->n_chromosomes && i < rec->n_clones ? rec->karyotypes + i * rec->n_chromosomes
+                                                   : NULL;
 }
 
 /* ------------------------------------------------------------ interning and keys */
@@ -384,10 +398,19 @@ int ms_record_end_unit(ms_record *rec, const metasim_sim_t *sim, int stop_reason
     if (complete_time(rec) != 0)
         return rec->failed;
     size_t n_lesions = metasim_sim_lesions(sim), n_clones = metasim_sim_clones(sim);
+    size_t n_chromosomes = metasim_model_chromosome_count(metasim_sim_model(sim));
+    if (rec->n_clones > 0 && n_chromosomes != rec->n_chromosomes)
+        return fail(rec, METASIM_E_INTERNAL,
+                    "patient %u: %zu chromosomes in one unit, %zu in another", rec->patient,
+                    rec->n_chromosomes, n_chromosomes);
+    rec->n_chromosomes = n_chromosomes;
     if (ms_array_reserve((void **)&rec->lesions, &rec->cap_lesions, rec->n_lesions + n_lesions,
                          sizeof *rec->lesions, 64) != 0 ||
         ms_array_reserve((void **)&rec->clones, &rec->cap_clones, rec->n_clones + n_clones,
-                         sizeof *rec->clones, 64) != 0)
+                         sizeof *rec->clones, 64) != 0 ||
+        (n_chromosomes &&
+         ms_array_reserve((void **)&rec->karyotypes, &rec->cap_karyotypes,
+                          (rec->n_clones + n_clones) * n_chromosomes, 1, 256) != 0))
         return nomem(rec);
     ms_rec_unit *u = close_ranges(rec);
     /* Site names belong to the simulation's model, which is the patient's own in a varying
@@ -402,10 +425,17 @@ int ms_record_end_unit(ms_record *rec, const metasim_sim_t *sim, int stop_reason
             return nomem(rec);
         li->site = rec->names[site];
     }
-    for (size_t i = 0; i < n_clones; i++)
-        if (metasim_sim_clone_info(sim, i, &rec->clones[rec->n_clones + i]) != 0)
+    /* Copy numbers are the simulation's, valid until it next runs or goes: keep copies too. */
+    for (size_t i = 0; i < n_clones; i++) {
+        metasim_clone_info_t *ci = &rec->clones[rec->n_clones + i];
+        if (metasim_sim_clone_info(sim, i, ci) != 0 || (n_chromosomes && !ci->copies))
             return fail(rec, METASIM_E_INTERNAL, "patient %u: clone %zu unreadable", rec->patient,
                         i);
+        if (n_chromosomes)
+            memcpy(rec->karyotypes + (rec->n_clones + i) * n_chromosomes, ci->copies,
+                   n_chromosomes);
+        ci->copies = NULL;
+    }
     if (metasim_sim_clinical(sim, &u->clinical) != 0 || metasim_sim_counts(sim, &u->counts) != 0)
         return fail(rec, METASIM_E_INTERNAL, "patient %u: state unreadable", rec->patient);
     if (u->clinical.relapse_site) {
@@ -435,4 +465,36 @@ void ms_record_screen(ms_record *rec, bool enrolled, const char *reason)
     rec->screened = true;
     rec->enrolled = enrolled;
     snprintf(rec->reason, sizeof rec->reason, "%s", reason && !enrolled ? reason : "");
+}
+
+/* Paths, units and subtypes are interned like site names: a cohort has few of them, so the
+ * names stay few across patients. */
+int ms_record_values(ms_record *rec, const metasim_model_t *own)
+{
+    if (rec->failed)
+        return rec->failed;
+    if (!own)
+        return fail(rec, METASIM_E_ARG, "patient %u: no model", rec->patient);
+    if (rec->valued)
+        return fail(rec, METASIM_E_STATE, "patient %u: values recorded twice", rec->patient);
+    const char *subtype = metasim_model_patient_subtype(own);
+    rec->subtype = MS_REC_NO_NAME;
+    if (subtype && (rec->subtype = intern(rec, subtype)) == NO_SLOT)
+        return nomem(rec);
+    size_t n = metasim_model_covariate_count(own);
+    if (ms_array_reserve((void **)&rec->values, &rec->cap_values, n, sizeof *rec->values, 8) != 0)
+        return nomem(rec);
+    for (size_t k = 0; k < n; k++) {
+        metasim_covariate_t c;
+        if (metasim_model_covariate(own, k, &c) != 0 || !c.path)
+            return fail(rec, METASIM_E_INTERNAL, "patient %u: value %zu unreadable", rec->patient,
+                        k);
+        uint32_t path = intern(rec, c.path), unit = intern(rec, c.unit ? c.unit : "");
+        if (path == NO_SLOT || unit == NO_SLOT)
+            return nomem(rec);
+        rec->values[k] = (ms_rec_value){path, unit, c.value};
+    }
+    rec->n_values = n;
+    rec->valued = true;
+    return 0;
 }

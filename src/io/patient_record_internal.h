@@ -5,7 +5,13 @@
  * (cascade totals, lesions, clones, clinical course). In the paired design a record holds the
  * shared history (arm 0, events and samples only, up to the point of assignment) followed by one
  * finished unit per arm; otherwise it holds one finished unit. The record also carries the
- * patient's screening outcome (enrolled or why not).
+ * patient's screening outcome (enrolled or why not) and what the patient was given: its subtype
+ * and parameter values in a varying cohort (ms_record_values()), which belong to the patient,
+ * not to a unit.
+ *
+ * Strings the simulation hands out (site names, paths, subtypes) and the clones' copy numbers
+ * belong to the simulation or to the patient's own model, which go with the simulation before
+ * the record is written: the record keeps copies of all of them.
  *
  * Samples follow the database's explicit-zero rule (docs/results.md): once a (lesion, clone,
  * state) has been sampled, every later sample time of the same timeline has a row for it. An
@@ -55,6 +61,12 @@ typedef struct ms_rec_exposure {
 /* No name (SQL NULL) in an exposure's target. */
 #define MS_REC_NO_NAME UINT32_MAX
 
+/* One value the patient was given (metasim_covariate_t), its path and unit interned. */
+typedef struct ms_rec_value {
+    uint32_t path, unit; /* indices into the record's names */
+    double value;        /* in canonical units */
+} ms_rec_value;
+
 typedef struct ms_rec_unit {
     unsigned arm;  /* 0: no arm (untreated history); k >= 1: the model's k-th arm */
     bool finished; /* ended: no more rows */
@@ -103,13 +115,23 @@ typedef struct ms_record {
     size_t n_exposures, cap_exposures;
     metasim_lesion_info_t *lesions; /* site is one of `names` */
     size_t n_lesions, cap_lesions;
-    metasim_clone_info_t *clones;
+    metasim_clone_info_t *clones; /* copies is NULL: see karyotypes */
     size_t n_clones, cap_clones;
+    /* The clones' copy numbers, n_chromosomes per clone in the order of rec->clones (clone i's
+     * at karyotypes + i * n_chromosomes); none when the model has no karyotype. */
+    unsigned char *karyotypes;
+    size_t n_chromosomes, cap_karyotypes;
     ms_strbuf text; /* event strings, NUL-separated */
 
     /* Screening (trials only). */
     bool screened, enrolled;
     char reason[160]; /* why not enrolled; "" when enrolled */
+
+    /* What the patient was given (ms_record_values()). */
+    bool valued;
+    uint32_t subtype; /* index into the record's names, or MS_REC_NO_NAME */
+    ms_rec_value *values;
+    size_t n_values, cap_values;
 
     /* Sites, states, drugs and effect targets, interned (kept across patients: they are few). */
     char **names;
@@ -161,8 +183,18 @@ int ms_record_end_unit(ms_record *rec, const metasim_sim_t *sim, int stop_reason
 /* Records the screening outcome: enrolled, or not with a reason (copied, cut to fit). */
 void ms_record_screen(ms_record *rec, bool enrolled, const char *reason);
 
+/* Records what the patient was given: the subtype and values of `own`, the model its simulation
+ * runs (metasim_sim_model(); in a varying cohort the patient's own model, otherwise the
+ * scenario's, which has neither). Copies every string, so `own` may go before the record is
+ * written. Once per patient. Returns 0 or the record's failure code. */
+int ms_record_values(ms_record *rec, const metasim_model_t *own);
+
 /* An event's string at `offset` (NULL for MS_REC_NONE). */
 const char *ms_record_text(const ms_record *rec, size_t offset);
+
+/* The copy numbers of the record's clone `i` (an index into rec->clones), rec->n_chromosomes of
+ * them; NULL when the model has no karyotype. */
+const unsigned char *ms_record_copies(const ms_record *rec, size_t i);
 
 /* The name of interned index `i`. */
 const char *ms_record_name(const ms_record *rec, uint32_t i);

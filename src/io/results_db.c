@@ -1,8 +1,9 @@
 /*
- * The results database (docs/results.md): an SQLite file with provenance, the arms, the
- * screening of a trial's patients, per (patient, arm) the cascade totals, seeding graph, clone
- * lineage, timeline events, time series with explicit zeros, drug exposures, clinical course and
- * survival endpoints, and the trial statistics computed at close (results_stats.c).
+ * The results database (docs/results.md): an SQLite file with provenance, the arms, per patient
+ * its screening (in a trial), subtype and parameter values, per (patient, arm) the cascade
+ * totals, seeding graph, clone lineage with karyotypes, timeline events, time series with
+ * explicit zeros, drug exposures, clinical course and survival endpoints, and the trial
+ * statistics computed at close (results_stats.c).
  * results_export.c writes CSV and Newick, results_merge.c merges shards and computes digests.
  *
  * Writing: the database is built in PATH.partial and renamed to PATH when it is finished, so
@@ -42,8 +43,10 @@
 static const char schema_sql[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);\n"
     "CREATE TABLE arms(arm TEXT PRIMARY KEY, number INTEGER NOT NULL, allocation REAL);\n"
-    "CREATE TABLE screening(patient INTEGER PRIMARY KEY, enrolled INTEGER NOT NULL,"
-    " reason TEXT);\n"
+    "CREATE TABLE screening(patient INTEGER PRIMARY KEY, enrolled INTEGER, reason TEXT,"
+    " subtype TEXT);\n"
+    "CREATE TABLE parameters(patient INTEGER NOT NULL, path TEXT NOT NULL, value REAL NOT NULL,"
+    " unit TEXT NOT NULL);\n"
     "CREATE TABLE patients(patient INTEGER NOT NULL, arm TEXT, stop_reason TEXT NOT NULL,"
     " end_time REAL NOT NULL, cells REAL NOT NULL, shed INTEGER NOT NULL, lost INTEGER NOT NULL,"
     " colonised INTEGER NOT NULL, self_seeded INTEGER NOT NULL, lesions INTEGER NOT NULL);\n"
@@ -52,7 +55,8 @@ static const char schema_sql[] =
     " site TEXT NOT NULL, parent INTEGER, founded REAL NOT NULL, founder_clone INTEGER NOT NULL,"
     " final_cells REAL NOT NULL);\n"
     "CREATE TABLE clones(patient INTEGER NOT NULL, arm TEXT, clone INTEGER NOT NULL,"
-    " parent INTEGER, born REAL NOT NULL, origin_lesion INTEGER NOT NULL, loci TEXT NOT NULL);\n"
+    " parent INTEGER, born REAL NOT NULL, origin_lesion INTEGER NOT NULL, loci TEXT NOT NULL,"
+    " karyotype TEXT);\n"
     "CREATE TABLE events(patient INTEGER NOT NULL, arm TEXT, time REAL NOT NULL,"
     " kind TEXT NOT NULL, lesion INTEGER, clone INTEGER, site TEXT, detail TEXT, value REAL);\n"
     "CREATE TABLE samples(patient INTEGER NOT NULL, arm TEXT, time REAL NOT NULL,"
@@ -88,6 +92,7 @@ static const char schema_sql[] =
 
 /* Made at close, when the rows are in: lookups by patient and arm, and the export's order. */
 static const char index_sql[] =
+    "CREATE INDEX parameters_key ON parameters(patient);\n"
     "CREATE INDEX lesions_key ON lesions(patient, arm, lesion);\n"
     "CREATE INDEX clones_key ON clones(patient, arm, clone);\n"
     "CREATE INDEX events_key ON events(patient, arm, time);\n"
@@ -102,12 +107,15 @@ static const char *const statement_sql[N_ST] = {
     "INSERT INTO events VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     "INSERT INTO patients VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     "INSERT INTO lesions VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    "INSERT INTO clones VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    "INSERT INTO clones VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     ("INSERT INTO clinical VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
      " ?15, ?16, ?17)"),
     "INSERT INTO endpoints VALUES(?1, ?2, ?3, ?4, ?5)",
-    "INSERT INTO screening VALUES(?1, ?2, ?3)",
+    "INSERT INTO screening VALUES(?1, ?2, ?3, ?4)",
     "INSERT INTO exposures VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    /* A patient outside a trial: not screened; its row is made by its first unit. */
+    "INSERT OR IGNORE INTO screening VALUES(?1, NULL, NULL, ?2)",
+    "INSERT INTO parameters VALUES(?1, ?2, ?3, ?4)",
 };
 
 /* ------------------------------------------------------------ messages */
@@ -456,6 +464,17 @@ static int write_header(metasim_results_t *r, const char *command_line, unsigned
         snprintf(shard, sizeof shard, "%u/%u", info->shard, info->shards);
         snprintf(series, sizeof series, "%u", info->series);
     }
+    /* The names that clones.karyotype's copy numbers follow, in the same order. Names are
+     * letters, digits and underscores, so a comma separates them unambiguously. */
+    ms_strbuf chromosomes = {0};
+    size_t n_chromosomes = metasim_model_chromosome_count(r->model);
+    for (size_t k = 0; k < n_chromosomes; k++)
+        ms_strbuf_printf(&chromosomes, "%s%s", k ? "," : "",
+                         metasim_model_chromosome_name(r->model, k));
+    if (ms_strbuf_failed(&chromosomes)) {
+        ms_strbuf_free(&chromosomes);
+        return ms_results_fail(r, METASIM_E_NOMEM, "%s", metasim_strerror(METASIM_E_NOMEM));
+    }
     const char *const rows[][2] = {
         {"schema_version", version},
         {"metasim_version", metasim_version()},
@@ -468,10 +487,12 @@ static int write_header(metasim_results_t *r, const char *command_line, unsigned
         {"patients", patients},
         {"shard", shard},
         {"series", series},
+        {"chromosomes", n_chromosomes ? ms_strbuf_str(&chromosomes) : NULL},
     };
     int rc = 0;
     for (size_t i = 0; i < sizeof rows / sizeof rows[0] && rc == 0; i++)
         rc = ms_results_set_meta(r, rows[i][0], rows[i][1]);
+    ms_strbuf_free(&chromosomes);
     sqlite3_stmt *st = NULL;
     if (rc == 0) {
         int prc = sqlite3_prepare_v2(r->db, "INSERT INTO arms VALUES(?1, ?2, ?3)", -1, &st, NULL);
@@ -809,21 +830,34 @@ static int write_lesions(metasim_results_t *r, const ms_record *rec, const char 
     return 0;
 }
 
+/* A clone's loci joined by `+`, and its copy numbers joined by `,` in the model's order of
+ * chromosomes (meta `chromosomes`), both into the caller's buffers. */
+static void clone_texts(const metasim_results_t *r, const ms_record *rec, size_t i, ms_strbuf *loci,
+                        ms_strbuf *karyotype)
+{
+    const metasim_clone_info_t *ci = &rec->clones[i];
+    size_t n_loci = metasim_model_locus_count(r->model);
+    ms_strbuf_free(loci);
+    ms_strbuf_free(karyotype);
+    for (size_t k = 0; k < n_loci && k < 64; k++)
+        if (ci->loci >> k & 1)
+            ms_strbuf_printf(loci, "%s%s", loci->len ? "+" : "",
+                             metasim_model_locus_name(r->model, k));
+    const unsigned char *copies = ms_record_copies(rec, i);
+    for (size_t k = 0; copies && k < rec->n_chromosomes; k++)
+        ms_strbuf_printf(karyotype, "%s%u", k ? "," : "", copies[k]);
+}
+
 static int write_clones(metasim_results_t *r, const ms_record *rec, const char *arm,
                         const ms_rec_unit *u)
 {
     sqlite3_stmt *st = r->st[ST_CLONE];
-    size_t n_loci = metasim_model_locus_count(r->model);
-    ms_strbuf loci = {0};
+    ms_strbuf loci = {0}, karyotype = {0};
     int rc = 0;
     for (size_t c = 0; c < u->n_clones && rc == 0; c++) {
         const metasim_clone_info_t *ci = &rec->clones[u->first_clone + c];
-        ms_strbuf_free(&loci);
-        for (size_t k = 0; k < n_loci && k < 64; k++)
-            if (ci->loci >> k & 1)
-                ms_strbuf_printf(&loci, "%s%s", loci.len ? "+" : "",
-                                 metasim_model_locus_name(r->model, k));
-        if (ms_strbuf_failed(&loci)) {
+        clone_texts(r, rec, u->first_clone + c, &loci, &karyotype);
+        if (ms_strbuf_failed(&loci) || ms_strbuf_failed(&karyotype)) {
             rc = ms_results_fail(r, METASIM_E_NOMEM, "writing clones: %s",
                                  metasim_strerror(METASIM_E_NOMEM));
             break;
@@ -832,10 +866,13 @@ static int write_clones(metasim_results_t *r, const ms_record *rec, const char *
                     bind_int(st, 3, (long long)c) |
                     (ci->parent == c ? sqlite3_bind_null(st, 4) : bind_int(st, 4, ci->parent)) |
                     sqlite3_bind_double(st, 5, ci->born) | bind_int(st, 6, ci->origin_lesion) |
-                    bind_text(st, 7, ms_strbuf_str(&loci));
+                    bind_text(st, 7, ms_strbuf_str(&loci)) |
+                    (rec->n_chromosomes ? bind_text(st, 8, ms_strbuf_str(&karyotype))
+                                        : sqlite3_bind_null(st, 8));
         rc = run(r, ST_CLONE, bound, "writing clones");
     }
     ms_strbuf_free(&loci);
+    ms_strbuf_free(&karyotype);
     return rc;
 }
 
@@ -935,16 +972,48 @@ static int write_end_state(metasim_results_t *r, const ms_record *rec, const cha
     return rc;
 }
 
-static int write_screening(metasim_results_t *r, const ms_record *rec)
+/* The patient's values, one row per value in the order the patient model lists them. */
+static int write_parameters(metasim_results_t *r, const ms_record *rec)
 {
+    sqlite3_stmt *st = r->st[ST_PARAMETER];
+    int rc = 0;
+    for (size_t k = 0; k < rec->n_values && rc == 0; k++) {
+        const ms_rec_value *v = &rec->values[k];
+        int bound = bind_int(st, 1, rec->patient) | bind_text(st, 2, ms_record_name(rec, v->path)) |
+                    sqlite3_bind_double(st, 3, v->value) |
+                    bind_text(st, 4, ms_record_name(rec, v->unit));
+        rc = run(r, ST_PARAMETER, bound, "writing the parameters");
+    }
+    return rc;
+}
+
+/* The patient's row of `screening` and its parameters, both once per patient. A trial's record
+ * is screened, and its row is new (a patient screened twice is refused). A patient added
+ * outside a trial (metasim_results_add_patient()) was not screened: its first unit makes its
+ * row, with its subtype, and writes its parameters; a later unit of the same patient (another
+ * arm) finds the row and writes neither again. */
+static int write_patient_values(metasim_results_t *r, const ms_record *rec)
+{
+    const char *subtype = rec->subtype == MS_REC_NO_NAME ? NULL : ms_record_name(rec, rec->subtype);
+    if (!rec->screened) {
+        sqlite3_stmt *st = r->st[ST_UNSCREENED];
+        int bound = bind_int(st, 1, rec->patient) | bind_text_or_null(st, 2, subtype);
+        int rc = run(r, ST_UNSCREENED, bound, "writing the patient");
+        if (rc != 0 || sqlite3_changes(r->db) == 0)
+            return rc;
+        return write_parameters(r, rec);
+    }
     sqlite3_stmt *st = r->st[ST_SCREENING];
     int bound = bind_int(st, 1, rec->patient) | bind_int(st, 2, rec->enrolled) |
-                bind_text_or_null(st, 3, rec->enrolled ? NULL : rec->reason);
+                bind_text_or_null(st, 3, rec->enrolled ? NULL : rec->reason) |
+                bind_text_or_null(st, 4, subtype);
     int rc = bound == SQLITE_OK ? sqlite3_step(st) : bound;
     sqlite3_reset(st);
     if (rc == SQLITE_CONSTRAINT)
         return ms_results_fail(r, METASIM_E_STATE, "patient %u was screened before", rec->patient);
-    return rc == SQLITE_DONE ? 0 : ms_results_db_fail(r, rc, "writing the screening");
+    if (rc != SQLITE_DONE)
+        return ms_results_db_fail(r, rc, "writing the screening");
+    return write_parameters(r, rec);
 }
 
 int ms_results_write_record(metasim_results_t *r, const ms_record *rec)
@@ -975,8 +1044,8 @@ int ms_results_write_record(metasim_results_t *r, const ms_record *rec)
         if (rc == 0 && !u->history)
             rc = write_end_state(r, rec, arm, u);
     }
-    if (rc == 0 && rec->screened)
-        rc = write_screening(r, rec);
+    if (rc == 0 && (rec->screened || rec->valued))
+        rc = write_patient_values(r, rec);
     if (rc == 0)
         rc = ms_results_commit(r);
     return rc;
@@ -1102,8 +1171,9 @@ int metasim_results_add_patient(metasim_results_t *r, unsigned patient, unsigned
     if (!same && pending_rows(r))
         return other_pending(r);
     int rc = same ? 0 : start_pending(r, patient, arm);
-    if (rc == 0 &&
-        (rc = ms_record_end_unit(&r->rec, sim, stop_reason, metasim_model_horizon(r->model))) != 0)
+    if (rc == 0 && ((rc = ms_record_end_unit(&r->rec, sim, stop_reason,
+                                             metasim_model_horizon(r->model))) != 0 ||
+                    (rc = ms_record_values(&r->rec, metasim_sim_model(sim))) != 0))
         rc = ms_results_fail(r, rc, "%s", ms_record_errmsg(&r->rec));
     if (rc == 0)
         rc = ms_results_write_record(r, &r->rec);

@@ -16,14 +16,17 @@
 
 /* The tables in export order, each with the query that exports it: rows by patient, then arm
  * (NULL, no arm, first), then the table's natural key; events, exposures (within a time) and
- * endpoints in the order they happened and were written within a (patient, arm); meta and the
- * statistics in the order written. The results digest reads the tables marked `digest` with the
- * same queries (results_merge.c), so their order must not depend on how the file was put
- * together. */
+ * endpoints in the order they happened and were written within a (patient, arm), parameters in
+ * the order written within a patient (the patient model's order); meta and the statistics in
+ * the order written. The results digest reads the tables marked `digest` with the same queries
+ * (results_merge.c), so their order must not depend on how the file was put together. */
 const ms_results_table ms_results_tables[] = {
     {"meta", "SELECT key, value FROM meta ORDER BY rowid", false},
     {"arms", "SELECT arm, number, allocation FROM arms ORDER BY number", false},
-    {"screening", "SELECT patient, enrolled, reason FROM screening ORDER BY patient", true},
+    {"screening", "SELECT patient, enrolled, reason, subtype FROM screening ORDER BY patient",
+     true},
+    {"parameters", "SELECT patient, path, value, unit FROM parameters ORDER BY patient, rowid",
+     true},
     {"patients",
      "SELECT patient, arm, stop_reason, end_time, cells, shed, lost, colonised,"
      " self_seeded, lesions FROM patients ORDER BY patient, arm",
@@ -33,7 +36,7 @@ const ms_results_table ms_results_tables[] = {
      " FROM lesions ORDER BY patient, arm, lesion",
      true},
     {"clones",
-     "SELECT patient, arm, clone, parent, born, origin_lesion, loci FROM clones"
+     "SELECT patient, arm, clone, parent, born, origin_lesion, loci, karyotype FROM clones"
      " ORDER BY patient, arm, clone",
      true},
     {"events",

@@ -15,8 +15,10 @@
 #include "metasim/metasim.h"
 
 /* The version of the layout (docs/results.md); readers refuse other versions. 3 added the
- * exposures, the pfs and relapse_<site> endpoints and the relapse statistics. */
-#define MS_RESULTS_SCHEMA_VERSION 3
+ * exposures, the pfs and relapse_<site> endpoints and the relapse statistics; 4 the parameters
+ * table, screening.subtype (and a screening row for every patient outside a trial too),
+ * clones.karyotype and the chromosomes meta row. */
+#define MS_RESULTS_SCHEMA_VERSION 4
 
 /* Prepared statements, made once per handle. */
 enum {
@@ -29,6 +31,8 @@ enum {
     ST_ENDPOINT,
     ST_SCREENING,
     ST_EXPOSURE,
+    ST_UNSCREENED,
+    ST_PARAMETER,
     N_ST
 };
 

@@ -141,9 +141,9 @@ static const char merged_meta_sql[] =
     " 'resumed') ORDER BY rowid";
 
 /* The per-patient tables, copied input by input. */
-static const char *const copied_tables[] = {"screening", "patients", "lesions",
-                                            "clones",    "events",   "samples",
-                                            "exposures", "clinical", "endpoints"};
+static const char *const copied_tables[] = {"screening", "parameters", "patients", "lesions",
+                                            "clones",    "events",     "samples",  "exposures",
+                                            "clinical",  "endpoints"};
 
 typedef struct merge_state {
     metasim_results_t *out; /* carries the messages */

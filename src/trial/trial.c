@@ -193,6 +193,12 @@ static int simulate(const trial *t, unsigned patient, ms_record *rec, ms_strbuf 
         metasim_model_destroy(own);
         return rc;
     }
+    /* What the patient was given, once for all its arms (forks share its model). */
+    if ((rc = ms_record_values(rec, metasim_sim_model(sim))) != 0) {
+        rc = failed(why, rc, "patient %u: %s", patient, ms_record_errmsg(rec));
+        metasim_sim_destroy(sim);
+        return rc;
+    }
     int stop = metasim_sim_run(sim, t->horizon, 0);
     const char *reason = NULL;
     char ineligible[160] = "";

@@ -72,7 +72,8 @@ expect "run --db exits 0" [ $? -eq 0 ]
 "$metasim" export "$work/tiny.db" --csv "$work/csv" --newick "$work/nwk" 2> "$work/db-export.err"
 expect "export exits 0" [ $? -eq 0 ]
 mkdir -p "$work/results-tiny"
-for table in meta patients lesions clones events samples exposures clinical endpoints; do
+for table in meta screening parameters patients lesions clones events samples exposures clinical \
+  endpoints; do
   if [ "$table" = meta ]; then
     grep -v -e '^created,' -e '^command_line,' -e '^finished,' -e '^elapsed_seconds,' \
       "$work/csv/meta.csv" > "$work/results-tiny/meta.csv"

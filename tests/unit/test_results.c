@@ -3,8 +3,9 @@
  * pandas would (row counts, consistency with the simulation, explicit zeros, endpoints), the
  * drug exposures of a treated patient against the analytic one-compartment concentration (in
  * the database and in the CSV writer's exposures file), the refusals (existing file, corrupt or
- * foreign files, newer and older schemas, unwritable paths), discard, misuse of the writer, and
- * the CSV and Newick exports, including a very deep lineage. */
+ * foreign files, newer and older schemas, unwritable paths), discard, misuse of the writer,
+ * a cohort patient's subtype and values and its clones' karyotypes, and the CSV and Newick
+ * exports, including a very deep lineage. */
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -312,7 +313,7 @@ START_TEST(test_write_and_read_back)
 
     /* Provenance: 11 keys at creation, 3 or 4 at close (digest, finish time, elapsed time). */
     ck_assert_double_ge(query(db, "SELECT count(*) FROM meta"), 14);
-    ck_assert_double_eq(query(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
+    ck_assert_double_eq(query(db, "SELECT value FROM meta WHERE key = 'schema_version'"), 4);
     ck_assert_double_eq(query(db, "SELECT value = 'single' FROM meta WHERE key = 'design'"), 1);
     ck_assert_double_eq(query(db, "SELECT length(value) FROM meta WHERE key = 'results_digest'"),
                         16);
@@ -327,6 +328,17 @@ START_TEST(test_write_and_read_back)
                         (double)strlen(scenario));
     ck_assert_double_eq(query(db, "SELECT count(*) FROM patients"), 2);
     ck_assert_double_eq(query(db, "SELECT count(*) FROM clinical"), 2);
+    /* Outside a trial each patient has a screening row all the same, not screened; without a
+     * cohort and a karyotype there is no subtype, no value and no copy number. */
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM screening s JOIN patients p USING "
+                                  "(patient) WHERE s.enrolled IS NULL AND s.reason IS NULL AND "
+                                  "s.subtype IS NULL"),
+                        2);
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM parameters"), 0);
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM clones WHERE karyotype IS NOT NULL"), 0);
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM meta WHERE key = 'chromosomes' AND value "
+                                  "IS NULL"),
+                        1);
 
     for (int i = 0; i < 2; i++) {
         const patient_run *p = &runs[i];
@@ -707,11 +719,12 @@ START_TEST(test_open_refuses_foreign_files)
     ck_assert_int_eq(metasim_results_create(newer, m, NULL, 1, 0, &r), 0);
     ck_assert_int_eq(metasim_results_close(r, NULL), 0);
     db = open_db(newer);
-    exec_sql(db, "UPDATE meta SET value = '4' WHERE key = 'schema_version'");
+    exec_sql(db, "UPDATE meta SET value = '5' WHERE key = 'schema_version'");
     sqlite3_close(db);
-    assert_open_fails(newer, "schema version 4 is newer");
+    assert_open_fails(newer, "schema version 5 is newer");
     /* Older schemas: metasim 0.1 wrote version 1, without arms; version 2 had no exposures, no
-     * pfs and relapse_<site> endpoints and no relapse statistics. */
+     * pfs and relapse_<site> endpoints and no relapse statistics; version 3 had no parameters,
+     * subtypes or karyotypes. */
     db = open_db(newer);
     exec_sql(db, "UPDATE meta SET value = '1' WHERE key = 'schema_version'");
     sqlite3_close(db);
@@ -720,9 +733,13 @@ START_TEST(test_open_refuses_foreign_files)
     exec_sql(db, "UPDATE meta SET value = '2' WHERE key = 'schema_version'");
     sqlite3_close(db);
     assert_open_fails(newer, "schema version 2 is older");
+    db = open_db(newer);
+    exec_sql(db, "UPDATE meta SET value = '3' WHERE key = 'schema_version'");
+    sqlite3_close(db);
+    assert_open_fails(newer, "schema version 3 is older");
     /* Truncated: the tables are gone. */
     db = open_db(newer);
-    exec_sql(db, "UPDATE meta SET value = '3' WHERE key = 'schema_version'; DROP TABLE samples");
+    exec_sql(db, "UPDATE meta SET value = '4' WHERE key = 'schema_version'; DROP TABLE samples");
     sqlite3_close(db);
     assert_open_fails(newer, "no table 'samples'");
     /* A handle opened for reading takes no writes, and closing it keeps the file. */
@@ -995,6 +1012,152 @@ START_TEST(test_exposures)
 }
 END_TEST
 
+/* A patient of a varying cohort with a karyotype, added outside a trial under two arms (as
+ * `metasim run --db` adds its one patient): its subtype and values are written once, with its
+ * first unit, and equal its own model's; each clone's karyotype reads back to the copy numbers
+ * the simulation had, the founder's to the founders' copies. Each simulation (and with it the
+ * patient's own model and the copy numbers) is destroyed right after its patient is added,
+ * before the database is closed. */
+START_TEST(test_values_and_karyotypes)
+{
+    make_tmpdir();
+    static const char more[] =
+        "karyotype:\n"
+        "  chromosomes: {c1: {}, c2: {copies: 3}, c3: {copies: 1}}\n"
+        "  missegregation: 0.05 %\n"
+        "  max_copies: 5\n"
+        "cohort:\n"
+        "  subtypes:\n"
+        "    fast: {share: 50 %, parameters: [{path: sites.m.division.cycling, value: 0.35 /d}]}\n"
+        "    slow: {share: 50 %}\n"
+        "  parameters:\n"
+        "    - {path: sites.p.death.cycling, distribution: lognormal, cv: 20 %, upper: 0.2 /d}\n"
+        "arms: {a: {lines: []}, b: {lines: []}}\n";
+    char text[4096];
+    snprintf(text, sizeof text, "%s%s", scenario, more);
+    metasim_model_t *m = NULL;
+    ck_assert_msg(metasim_model_load_string("v.yaml", text, strlen(text), &m) == 0, "%s",
+                  metasim_model_errmsg(m));
+    enum { N = 4, CHROMOSOMES = 3, MAX_CLONES = 4096 };
+    ck_assert_uint_eq(metasim_model_chromosome_count(m), CHROMOSOMES);
+    const char *path = in_tmp("v.db");
+    metasim_results_t *r = NULL;
+    ck_assert_int_eq(metasim_results_create(path, m, NULL, SEED, 0, &r), 0);
+    /* Copy numbers per (patient, arm) and clone, as the simulation had them. */
+    static unsigned char copies[N][2][MAX_CLONES][CHROMOSOMES];
+    size_t clones[N][2];
+    for (unsigned p = 0; p < N; p++) {
+        for (unsigned arm = 1; arm <= 2; arm++) {
+            metasim_writer_t w;
+            ck_assert_int_eq(metasim_results_writer(r, p, arm, &w), 0);
+            metasim_sim_options_t o = {.seed = SEED, .patient = p, .writer = &w, .arm = arm};
+            metasim_sim_t *s = NULL;
+            ck_assert_int_eq(metasim_sim_create(m, &o, &s), 0);
+            int stop = metasim_sim_run(s, 200, 0);
+            ck_assert_int_gt(stop, 0);
+            ck_assert_int_eq(metasim_results_add_patient(r, p, arm, s, stop), 0);
+            size_t n = clones[p][arm - 1] = metasim_sim_clones(s);
+            ck_assert_uint_le(n, MAX_CLONES);
+            for (size_t c = 0; c < n; c++) {
+                metasim_clone_info_t ci;
+                ck_assert_int_eq(metasim_sim_clone_info(s, c, &ci), 0);
+                memcpy(copies[p][arm - 1][c], ci.copies, CHROMOSOMES);
+            }
+            metasim_sim_destroy(s);
+        }
+    }
+    ck_assert_int_eq(metasim_results_close(r, NULL), 0);
+
+    sqlite3 *db = open_db(path);
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM screening WHERE enrolled IS NULL"), N);
+    ck_assert_double_eq(query(db, "SELECT count(*) FROM meta WHERE key = 'chromosomes' AND value "
+                                  "= 'c1,c2,c3'"),
+                        1);
+    sqlite3_stmt *st = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT path, value, unit FROM parameters WHERE patient = "
+                                        "?1 ORDER BY rowid",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    for (unsigned p = 0; p < N; p++) {
+        metasim_model_t *own = NULL;
+        ck_assert_int_eq(metasim_model_patient(m, SEED, p, &own), 0);
+        const char *subtype = metasim_model_patient_subtype(own);
+        ck_assert_ptr_nonnull(subtype);
+        ck_assert_double_eq(queryf(db,
+                                   "SELECT count(*) FROM screening WHERE patient = %u AND "
+                                   "subtype = '%s'",
+                                   p, subtype),
+                            1);
+        size_t n = metasim_model_covariate_count(own), k = 0;
+        ck_assert_uint_ge(n, 1);
+        sqlite3_bind_int64(st, 1, p);
+        for (; sqlite3_step(st) == SQLITE_ROW; k++) {
+            metasim_covariate_t c;
+            ck_assert_int_eq(metasim_model_covariate(own, k, &c), 0);
+            ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), c.path);
+            ck_assert_double_eq(sqlite3_column_double(st, 1), c.value);
+            ck_assert_str_eq((const char *)sqlite3_column_text(st, 2), c.unit);
+        }
+        sqlite3_reset(st);
+        ck_assert_uint_eq(k, n); /* once, although the patient has two arms */
+        metasim_model_destroy(own);
+    }
+    sqlite3_finalize(st);
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT clone, karyotype FROM clones WHERE patient = ?1 "
+                                        "AND arm = ?2 ORDER BY clone",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    size_t aneuploid = 0;
+    for (unsigned p = 0; p < N; p++) {
+        for (unsigned arm = 1; arm <= 2; arm++) {
+            sqlite3_bind_int64(st, 1, p);
+            sqlite3_bind_text(st, 2, arm == 1 ? "a" : "b", -1, SQLITE_STATIC);
+            size_t c = 0;
+            for (; sqlite3_step(st) == SQLITE_ROW; c++) {
+                ck_assert_uint_lt(c, clones[p][arm - 1]);
+                ck_assert_int_eq(sqlite3_column_int64(st, 0), (long long)c);
+                const char *karyotype = (const char *)sqlite3_column_text(st, 1);
+                unsigned k[CHROMOSOMES];
+                int used = 0;
+                ck_assert_msg(sscanf(karyotype, "%u,%u,%u%n", &k[0], &k[1], &k[2], &used) == 3 &&
+                                  karyotype[used] == '\0',
+                              "karyotype '%s'", karyotype);
+                for (int i = 0; i < CHROMOSOMES; i++)
+                    ck_assert_uint_eq(k[i], copies[p][arm - 1][c][i]);
+                if (c == 0)
+                    ck_assert_str_eq(karyotype, "2,3,1");
+                aneuploid += strcmp(karyotype, "2,3,1") != 0;
+            }
+            sqlite3_reset(st);
+            ck_assert_uint_eq(c, clones[p][arm - 1]);
+        }
+    }
+    sqlite3_finalize(st);
+    ck_assert_uint_gt(aneuploid, 0);
+    sqlite3_close(db);
+
+    /* The export has both: parameters.csv, and the karyotype column quoted (it holds commas). */
+    ck_assert_int_eq(metasim_results_open(path, &r), 0);
+    ck_assert_int_eq(metasim_results_export_csv(r, in_tmp("csv"), 0), 0);
+    metasim_results_close(r, NULL);
+    char *csv = read_file(in_tmp("csv/parameters.csv"));
+    ck_assert(strncmp(csv, "patient,path,value,unit\n0,", 26) == 0);
+    ck_assert_ptr_nonnull(strstr(csv, ",sites.p.death.cycling,"));
+    free(csv);
+    csv = read_file(in_tmp("csv/clones.csv"));
+    ck_assert(strncmp(csv, "patient,arm,clone,parent,born,origin_lesion,loci,karyotype\n", 59) ==
+              0);
+    ck_assert_ptr_nonnull(strstr(csv, ",\"2,3,1\"\n"));
+    free(csv);
+    csv = read_file(in_tmp("csv/screening.csv"));
+    ck_assert(strncmp(csv, "patient,enrolled,reason,subtype\n0,,,", 36) == 0);
+    free(csv);
+    metasim_model_destroy(m);
+}
+END_TEST
+
 /* A lineage far deeper than any call stack: the Newick writer walks it with its own stack. */
 START_TEST(test_newick_deep_chain)
 {
@@ -1013,8 +1176,8 @@ START_TEST(test_newick_deep_chain)
     exec_sql(db, "BEGIN; DELETE FROM clones;"
                  "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < 199999)"
                  " INSERT INTO clones SELECT 4, NULL, i, CASE WHEN i = 0 THEN NULL ELSE i - 1 END,"
-                 " i * 0.5, 0, CASE WHEN i % 2 THEN 'a+b' ELSE '' END FROM k;"
-                 "INSERT INTO clones VALUES(4, NULL, 200000, 0, 3, 0, 'x y(z)');"
+                 " i * 0.5, 0, CASE WHEN i % 2 THEN 'a+b' ELSE '' END, NULL FROM k;"
+                 "INSERT INTO clones VALUES(4, NULL, 200000, 0, 3, 0, 'x y(z)', NULL);"
                  "COMMIT");
     sqlite3_close(db);
     ck_assert_int_eq(metasim_results_open(path, &r), 0);
@@ -1051,6 +1214,7 @@ Suite *suite(void)
     tcase_add_test(tc, test_open_refuses_foreign_files);
     tcase_add_test(tc, test_export_csv_and_newick);
     tcase_add_test(tc, test_exposures);
+    tcase_add_test(tc, test_values_and_karyotypes);
     tcase_add_test(tc, test_newick_deep_chain);
     suite_add_tcase(s, tc);
     return s;

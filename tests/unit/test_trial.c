@@ -938,6 +938,145 @@ START_TEST(test_cohort_rows)
 }
 END_TEST
 
+/* What each patient was given and each clone's karyotype: a cohort with subtypes (one of them
+ * changes the missegregation rate) and a lognormal division rate, with two chromosomes of which
+ * the founders carry 2 and 3 copies. Every patient's screening row names its subtype and its
+ * parameter rows are its own model's values, exactly, in order; the clones' karyotypes are
+ * copy-number lists in the chromosomes' order (meta `chromosomes`), the founders' for clone 0,
+ * and with the loci they tell the clones of a patient's arm apart, as the engine does. The
+ * rows do not depend on the threads, and merged shards give the same digest. */
+static const char values_section[] =
+    "karyotype:\n"
+    "  chromosomes: {c1: {}, c2: {copies: 3}}\n"
+    "  missegregation: 0.01 %\n"
+    "  max_copies: 4\n"
+    "cohort:\n"
+    "  subtypes:\n"
+    "    unstable: {share: 50 %}\n"
+    "    stable: {share: 50 %, parameters: [{path: karyotype.missegregation, value: 0.001 %}]}\n"
+    "  parameters:\n"
+    "    - {path: sites.p.division.cycling, distribution: lognormal, cv: 10 %}\n";
+
+START_TEST(test_patient_values_and_karyotypes)
+{
+    make_tmpdir();
+    char text[4096];
+    snprintf(text, sizeof text, "%s%s", scenario, values_section);
+    metasim_model_t *m = NULL;
+    ck_assert_msg(metasim_model_load_string("v.yaml", text, strlen(text), &m) == 0, "%s",
+                  metasim_model_errmsg(m));
+    ck_assert_uint_eq(metasim_model_chromosome_count(m), 2);
+    metasim_trial_options_t o = options(in_tmp("v1.db"), 1);
+    char one[METASIM_DIGEST_SIZE];
+    snprintf(one, sizeof one, "%s", run(m, &o));
+    o = options(in_tmp("v2.db"), 2);
+    ck_assert_str_eq(run(m, &o), one);
+    o = options(in_tmp("v4.db"), 4);
+    ck_assert_str_eq(run(m, &o), one);
+    const char *shards[2] = {in_tmp("v-s0.db"), in_tmp("v-s1.db")};
+    for (unsigned i = 0; i < 2; i++) {
+        o = options(shards[i], 2);
+        o.shard = i;
+        o.shards = 2;
+        run(m, &o);
+    }
+    char *message = NULL;
+    int rc = metasim_results_merge(in_tmp("v-merged.db"), shards, 2, 0, "merge", &message);
+    ck_assert_msg(rc == 0, "%s", message ? message : "");
+    check_digest(in_tmp("v-merged.db"), one);
+
+    sqlite3 *db = open_db(in_tmp("v2.db"));
+    sqlite3_stmt *st = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT path, value, unit FROM parameters WHERE patient = "
+                                        "?1 ORDER BY rowid",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    size_t stable = 0;
+    for (unsigned p = 0; p < PATIENTS; p++) {
+        metasim_model_t *own = NULL;
+        ck_assert_int_eq(metasim_model_patient(m, SEED, p, &own), 0);
+        const char *subtype = metasim_model_patient_subtype(own);
+        ck_assert_ptr_nonnull(subtype);
+        stable += strcmp(subtype, "stable") == 0;
+        ck_assert_double_eq(queryf(db,
+                                   "SELECT count(*) FROM screening WHERE patient = %u AND "
+                                   "subtype = '%s'",
+                                   p, subtype),
+                            1);
+        /* The subtype's value first (stable only), then the drawn division rate. */
+        size_t n = metasim_model_covariate_count(own);
+        ck_assert_uint_eq(n, strcmp(subtype, "stable") == 0 ? 2 : 1);
+        sqlite3_bind_int64(st, 1, p);
+        size_t k = 0;
+        for (; sqlite3_step(st) == SQLITE_ROW; k++) {
+            metasim_covariate_t c;
+            ck_assert_int_eq(metasim_model_covariate(own, k, &c), 0);
+            ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), c.path);
+            ck_assert_double_eq(sqlite3_column_double(st, 1), c.value); /* to the bit */
+            ck_assert_str_eq((const char *)sqlite3_column_text(st, 2), c.unit);
+        }
+        sqlite3_reset(st);
+        ck_assert_uint_eq(k, n);
+        metasim_model_destroy(own);
+    }
+    sqlite3_finalize(st);
+    ck_assert_uint_gt(stable, 0);
+    ck_assert_uint_lt(stable, PATIENTS);
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM parameters WHERE path = "
+                                   "'sites.p.division.cycling' AND unit = '/d'"),
+                        PATIENTS);
+    ck_assert_double_gt(queryf(db, "SELECT sum(enrolled) FROM screening"), 0);
+
+    /* Karyotypes. The founders' copies, as a simulation gives them before it runs. */
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM meta WHERE key = 'chromosomes' AND "
+                                   "value = 'c1,c2'"),
+                        1);
+    metasim_sim_options_t so = {.seed = SEED, .patient = 0};
+    metasim_sim_t *sim = NULL;
+    ck_assert_int_eq(metasim_sim_create(m, &so, &sim), 0);
+    metasim_clone_info_t founder;
+    ck_assert_int_eq(metasim_sim_clone_info(sim, 0, &founder), 0);
+    ck_assert_ptr_nonnull(founder.copies);
+    char founders[32];
+    snprintf(founders, sizeof founders, "%u,%u", founder.copies[0], founder.copies[1]);
+    ck_assert_str_eq(founders, "2,3");
+    metasim_sim_destroy(sim);
+    ck_assert_double_eq(queryf(db,
+                               "SELECT count(*) FROM clones WHERE clone = 0 AND karyotype = "
+                               "'%s'",
+                               founders),
+                        queryf(db, "SELECT count(*) FROM patients"));
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM clones WHERE karyotype IS NULL"), 0);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT karyotype FROM clones", -1, &st, NULL),
+                     SQLITE_OK);
+    size_t clones = 0, aneuploid = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *karyotype = (const char *)sqlite3_column_text(st, 0);
+        unsigned a = 0, b = 0;
+        int used = 0;
+        ck_assert_msg(sscanf(karyotype, "%u,%u%n", &a, &b, &used) == 2 && karyotype[used] == '\0',
+                      "karyotype '%s'", karyotype);
+        ck_assert_msg(a >= 1 && a <= 4 && b >= 1 && b <= 4, "karyotype '%s'", karyotype);
+        clones++;
+        aneuploid += a != 2 || b != 3;
+    }
+    sqlite3_finalize(st);
+    ck_assert_uint_gt(aneuploid, 0);
+    ck_assert_uint_gt(clones, aneuploid);
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM (SELECT count(*) AS n FROM clones GROUP "
+                                   "BY patient, arm, loci, karyotype) WHERE n > 1"),
+                        0);
+    sqlite3_close(db);
+    /* Merged shards hold every patient's values once. */
+    db = open_db(in_tmp("v-merged.db"));
+    ck_assert_double_eq(queryf(db, "SELECT count(*) FROM parameters"), PATIENTS + (double)stable);
+    ck_assert_double_eq(queryf(db, "SELECT count(DISTINCT patient) FROM parameters"), PATIENTS);
+    sqlite3_close(db);
+    metasim_model_destroy(m);
+}
+END_TEST
+
 /* A database changed after it was written no longer matches its recorded digest. */
 START_TEST(test_digest_detects_changes)
 {
@@ -1071,6 +1210,7 @@ Suite *suite(void)
     tcase_add_test(tc, test_threads_give_equal_digests);
     tcase_add_test(tc, test_paired_rows);
     tcase_add_test(tc, test_cohort_rows);
+    tcase_add_test(tc, test_patient_values_and_karyotypes);
     tcase_add_test(tc, test_shards_merge_to_the_same_digest);
     tcase_add_test(tc, test_stop_and_resume);
     tcase_add_test(tc, test_killed_and_resumed);
