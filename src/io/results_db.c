@@ -1078,17 +1078,22 @@ static int usable(metasim_results_t *r)
     return 0;
 }
 
+/* The outcome of a callback passed on to the record: its failure becomes the handle's. */
+static int forwarded(metasim_results_t *r, int rc)
+{
+    if (rc == 0)
+        return 0;
+    ms_results_fail(r, r->rec.failed, "%s", ms_record_errmsg(&r->rec));
+    return 1;
+}
+
 static int on_sample(void *user, const metasim_sample_t *x)
 {
     metasim_results_t *r = user;
     if (usable(r) != 0)
         return 1;
     metasim_writer_t w = ms_record_writer(&r->rec);
-    if (w.sample(w.user, x) != 0) {
-        ms_results_fail(r, r->rec.failed, "%s", ms_record_errmsg(&r->rec));
-        return 1;
-    }
-    return 0;
+    return forwarded(r, w.sample(w.user, x));
 }
 
 static int on_event(void *user, const metasim_event_t *e)
@@ -1097,11 +1102,7 @@ static int on_event(void *user, const metasim_event_t *e)
     if (usable(r) != 0)
         return 1;
     metasim_writer_t w = ms_record_writer(&r->rec);
-    if (w.event(w.user, e) != 0) {
-        ms_results_fail(r, r->rec.failed, "%s", ms_record_errmsg(&r->rec));
-        return 1;
-    }
-    return 0;
+    return forwarded(r, w.event(w.user, e));
 }
 
 static int on_exposure(void *user, const metasim_exposure_t *x)
@@ -1110,11 +1111,7 @@ static int on_exposure(void *user, const metasim_exposure_t *x)
     if (usable(r) != 0)
         return 1;
     metasim_writer_t w = ms_record_writer(&r->rec);
-    if (w.exposure(w.user, x) != 0) {
-        ms_results_fail(r, r->rec.failed, "%s", ms_record_errmsg(&r->rec));
-        return 1;
-    }
-    return 0;
+    return forwarded(r, w.exposure(w.user, x));
 }
 
 /* Starts the record of (patient, arm). */

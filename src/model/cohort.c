@@ -56,23 +56,6 @@ static bool fixed_section(const char *name, size_t len)
     return false;
 }
 
-/* The key of `map` nearest to a misspelt one (within a third of its length), or NULL. */
-static const char *nearest_key(const ms_node *map, const char *word, size_t len)
-{
-    const char *best = NULL;
-    size_t best_d = (size_t)-1;
-    size_t limit = len / 3 < 1 ? 1 : (len / 3 > 3 ? 3 : len / 3);
-    for (size_t i = 0; i < map->count; i++) {
-        const char *k = map->items[i]->key;
-        size_t d = ms_edit_distance(word, len, k, strlen(k));
-        if (d <= limit && d < best_d) {
-            best = k;
-            best_d = d;
-        }
-    }
-    return best;
-}
-
 /* Follows `path` ("sites.breast.division.cycling", "drugs.x.effects[0].ec50") from the root,
  * recording the child index taken at each level. Returns the node, or NULL after reporting. */
 static const ms_node *resolve(reader *r, ms_cohort_param *p, size_t item, const ms_node *at)
@@ -138,7 +121,7 @@ static const ms_node *resolve(reader *r, ms_cohort_param *p, size_t item, const 
                     memcmp(node->items[child]->key, s + i, len) == 0)
                     break;
             if (child == node->count) {
-                const char *near = nearest_key(node, s + i, len);
+                const char *near = ms_nearest_key(node, s + i, len);
                 ms_strbuf where = {0};
                 if (node == r->root)
                     ms_strbuf_puts(&where, "the scenario");

@@ -114,6 +114,14 @@ static void nearest_offer(nearest *n, const char *cand, size_t cand_len)
     }
 }
 
+const char *ms_nearest_key(const ms_node *map, const char *word, size_t len)
+{
+    nearest nr = {word, len, NULL, 0, (size_t)-1};
+    for (size_t i = 0; map && map->kind == MS_NODE_MAP && i < map->count; i++)
+        nearest_offer(&nr, map->items[i]->key, strlen(map->items[i]->key));
+    return nr.best;
+}
+
 static void suggest(ms_strbuf *out, const nearest *n)
 {
     if (n->best)

@@ -17,6 +17,10 @@ long ms_validate(ms_node *root, ms_diag *diag);
  * longer than 63 bytes compare as far apart. */
 size_t ms_edit_distance(const char *a, size_t alen, const char *b, size_t blen);
 
+/* The key of `map` nearest to a misspelt word (by the rule of the "did you mean" suggestions:
+ * within a third of its length, 1 to 3 edits), or NULL. */
+const char *ms_nearest_key(const ms_node *map, const char *word, size_t len);
+
 /* 1 when `text` is a valid name: a letter, then letters, digits or underscores, at most 64. */
 int ms_is_name(const char *text, size_t len);
 
