@@ -7,10 +7,11 @@
  *
  * Every stretch of dosing is a segment: a line's regimen started at t0, expanded over its cycles,
  * cut at t_end when the line stops or pauses. Drug amounts superpose linearly, so a drug's
- * concentration is the sum over segments. Within a step the effects are evaluated at the
- * concentrations of the step's midpoint; steps end at every dose and infusion end, at scheduled
- * starts and stops, and before any concentration that an effect reads changes by more than
- * engine.step_bound (C + EC50) (docs/therapy.md). Triggers on clinical events and on the burden
+ * concentration is the sum over segments. Within a step the effects on rates are averaged over
+ * the step by three-point Gauss-Legendre quadrature; steps end at every dose and infusion end, at
+ * scheduled starts and stops, and before the effects change a rate by more than
+ * engine.step_bound expected events per cell over the step (docs/therapy.md). Triggers on
+ * clinical events and on the burden
  * are read at the end of each step, so they act at most engine.max_step late.
  */
 #include <math.h>
@@ -328,14 +329,132 @@ int ms_therapy_update(metasim_sim_t *s)
     return rc ? rc : report_doses(s);
 }
 
-void ms_therapy_at(metasim_sim_t *s, double t)
+/* Three-point Gauss-Legendre on [0, 1]: nodes 1/2 -+ sqrt(3/5)/2, weights 5/18, 8/18, 5/18;
+ * exact for polynomials of degree 5 (Abramowitz and Stegun 25.4.29). */
+static const double node_at[MS_DRUG_NODES] = {0.11270166537925831, 0.5, 0.88729833462074169};
+const double ms_drug_weight[MS_DRUG_NODES] = {5.0 / 18, 8.0 / 18, 5.0 / 18};
+
+/* The concentration of drug d at time t: the sum over segments (linear superposition). */
+static double concentration(const metasim_sim_t *s, size_t d, double t)
+{
+    double c = 0;
+    for (size_t i = 0; i < s->n_segs; i++)
+        if (s->segs[i].pk[d])
+            c += ms_pk_concentration(s->segs[i].pk[d], t);
+    return c;
+}
+
+void ms_therapy_at(metasim_sim_t *s, double t0, double t1)
 {
     for (size_t d = 0; d < s->model->n_drugs; d++)
-        s->conc[d] = 0;
-    for (size_t i = 0; i < s->n_segs; i++)
-        for (size_t d = 0; d < s->model->n_drugs; d++)
-            if (s->segs[i].pk[d])
-                s->conc[d] += ms_pk_concentration(s->segs[i].pk[d], t);
+        for (size_t q = 0; q < MS_DRUG_NODES; q++)
+            s->conc[d * MS_DRUG_NODES + q] =
+                s->n_segs ? concentration(s, d, t0 + node_at[q] * (t1 - t0)) : 0;
+}
+
+bool ms_therapy_present(const metasim_sim_t *s, size_t d)
+{
+    for (size_t q = 0; q < MS_DRUG_NODES; q++)
+        if (s->conc[d * MS_DRUG_NODES + q] > 0)
+            return true;
+    return false;
+}
+
+/* The largest rate (/d) that effect `ef` changes per unit of its occupancy H: max_kill, or
+ * max_block times the largest rate it blocks (a site's division, shedding or transition rate,
+ * with the locus effects that raise division). */
+static double rate_scale(const metasim_model_t *m, const ms_effect *ef)
+{
+    if (ef->target == MS_EFFECT_DEATH)
+        return ef->max;
+    double rate = 0, raise = 1;
+    for (size_t i = 0; i < m->n_sites; i++) {
+        const ms_site *site = &m->sites[i];
+        if (ef->site != m->n_sites && ef->site != i)
+            continue;
+        if (ef->target == MS_EFFECT_SHEDDING)
+            rate = fmax(rate, site->shedding);
+        for (size_t k = 0; ef->target == MS_EFFECT_DIVISION && k < m->n_states; k++)
+            if (ef->state == m->n_states || ef->state == k)
+                rate = fmax(rate, site->division[k]);
+        for (size_t j = 0; ef->target == MS_EFFECT_TRANSITION && j < site->n_transitions; j++)
+            if (site->transitions[j].from == ef->from && site->transitions[j].to == ef->to)
+                rate = fmax(rate, site->transitions[j].rate);
+    }
+    for (size_t k = 0; ef->target == MS_EFFECT_DIVISION && k < m->n_loci; k++)
+        raise *= fmax(1.0, m->loci[k].division_effect);
+    return ef->max * rate * raise;
+}
+
+/* The smallest EC50 of effect `ef` of drug d that any cell can have: the factors below 1 that
+ * loci, states and gained chromosomes can give, all at once. */
+static double smallest_ec50(const metasim_model_t *m, size_t d, const ms_effect *ef)
+{
+    double shift = 1;
+    for (size_t k = 0; k < m->n_loci; k++)
+        shift *= fmin(1.0, m->loci[k].resistance[d]);
+    double state = 1;
+    for (size_t k = 0; ef->state_resistance && k < m->n_states; k++)
+        state = fmin(state, ef->state_resistance[k]);
+    shift *= state;
+    for (size_t c = 0; c < m->n_chromosomes; c++) {
+        double r = m->chromosomes[c].resistance ? m->chromosomes[c].resistance[d] : 1;
+        if (r < 1 && m->max_copies > m->chromosomes[c].copies)
+            shift *= pow(r, (double)(m->max_copies - m->chromosomes[c].copies));
+    }
+    return ef->ec50 * shift;
+}
+
+/* The largest change of occupancy between concentrations a and b over every EC50 from e_min up,
+ * Hill coefficient h. H depends on log C - log EC50 only, so the change is largest for the EC50
+ * at the geometric mean of a and b, or at e_min when that lies below it. */
+static double worst_change(double a, double b, double e_min, double h)
+{
+    if (a > b) {
+        double x = a;
+        a = b;
+        b = x;
+    }
+    if (b <= 0)
+        return 0;
+    double e = fmax(sqrt(a * b), e_min);
+    double ha = a > 0 ? 1.0 / (1.0 + pow(e / a, h)) : 0;
+    return 1.0 / (1.0 + pow(e / b, h)) - ha;
+}
+
+/* Points within a step at which the variation of an effect is measured: its ends and the
+ * quadrature nodes. */
+enum { N_PROBES = MS_DRUG_NODES + 2 };
+
+/* The longest step from t, at most tau, over which every effect of drug d changes a rate by
+ * `bound` in expected events per cell: sum over effects of rate_scale x the variation of H
+ * over the step x the step, at most step_bound. The variation is taken at N_PROBES points, for
+ * the worst EC50 a cell can have; halving the step until the bound holds ends, since the
+ * variation at N_PROBES points is at most N_PROBES - 1. */
+static double effect_step(const metasim_sim_t *s, size_t d, double t, double tau)
+{
+    const metasim_model_t *m = s->model;
+    const ms_drug *drug = &m->drugs[d];
+    for (int halvings = 0; halvings < 60; halvings++, tau *= 0.5) {
+        double c[N_PROBES];
+        c[0] = concentration(s, d, t);
+        for (size_t q = 0; q < MS_DRUG_NODES; q++)
+            c[q + 1] = concentration(s, d, t + node_at[q] * tau);
+        c[N_PROBES - 1] = concentration(s, d, t + tau);
+        double change = 0;
+        for (size_t k = 0; k < drug->n_effects; k++) {
+            const ms_effect *ef = &drug->effects[k];
+            if (ef->target == MS_EFFECT_FACTOR)
+                continue;
+            double e_min = smallest_ec50(m, d, ef), variation = 0;
+            for (size_t p = 1; p < N_PROBES; p++)
+                variation += worst_change(c[p - 1], c[p], e_min, ef->hill);
+            change += rate_scale(m, ef) * variation;
+        }
+        if (change * tau <= m->step_bound)
+            break;
+    }
+    return tau;
 }
 
 double ms_therapy_next(const metasim_sim_t *s, double t)
@@ -354,28 +473,35 @@ double ms_therapy_next(const metasim_sim_t *s, double t)
         if (run->status == MS_LINE_ON && s->segs[run->segment].finish > t)
             next = fmin(next, s->segs[run->segment].finish);
     }
+    const double lines_next = fmin(next, t + m->max_step);
     for (size_t d = 0; d < m->n_drugs; d++) {
-        double c = 0, slope = 0;
-        const double h = 1e-6;
+        /* The drug's concentration is smooth up to its next dosing event. */
+        double smooth = lines_next;
         bool any = false;
-        for (size_t i = 0; i < s->n_segs; i++) {
-            const ms_pk *pk = s->segs[i].pk[d];
-            if (!pk)
-                continue;
-            any = true;
-            next = fmin(next, ms_pk_next_event(pk, t));
-            /* The concentration is smooth between events: a one-sided difference gives its
-             * slope. */
-            double here = ms_pk_concentration(pk, t);
-            c += here;
-            slope += (ms_pk_concentration(pk, t + h) - here) / h;
-        }
-        if (!any || m->drugs[d].n_effects == 0 || slope == 0)
+        for (size_t i = 0; i < s->n_segs; i++)
+            if (s->segs[i].pk[d]) {
+                any = true;
+                smooth = fmin(smooth, ms_pk_next_event(s->segs[i].pk[d], t));
+            }
+        if (!any)
             continue;
+        next = fmin(next, smooth);
+        if (m->drugs[d].n_effects == 0)
+            continue;
+        next = fmin(next, t + effect_step(s, d, t, smooth - t));
+        /* Factor effects act through the factor's own dynamics, bounded as factor levels are
+         * (sim.c): C may change by at most step_bound (C + EC50) within a step. */
         double ec50 = INFINITY;
         for (size_t k = 0; k < m->drugs[d].n_effects; k++)
-            ec50 = fmin(ec50, m->drugs[d].effects[k].ec50);
-        next = fmin(next, t + m->step_bound * (c + ec50) / fabs(slope));
+            if (m->drugs[d].effects[k].target == MS_EFFECT_FACTOR)
+                ec50 = fmin(ec50, m->drugs[d].effects[k].ec50);
+        if (isinf(ec50))
+            continue;
+        /* The concentration is smooth between events: a one-sided difference gives its slope. */
+        const double h = 1e-6;
+        double c = concentration(s, d, t), slope = (concentration(s, d, t + h) - c) / h;
+        if (slope != 0)
+            next = fmin(next, t + m->step_bound * (c + ec50) / fabs(slope));
     }
     return next;
 }

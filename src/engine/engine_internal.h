@@ -19,6 +19,9 @@
 #include "metasim/metasim.h"
 #include "state/patient_internal.h"
 
+/* Gauss-Legendre nodes per step at which drug concentrations are evaluated (therapy.c). */
+#define MS_DRUG_NODES 3
+
 /* Per-cell rates of one compartment, frozen over a step (all /d). */
 typedef struct ms_rates {
     double birth_same; /* divisions whose new daughter keeps the genotype */
@@ -111,7 +114,9 @@ struct metasim_sim {
     struct ms_line_run *lines; /* per line of the arm */
     struct ms_segment *segs;   /* every stretch of dosing so far, in order */
     size_t n_segs, cap_segs;
-    double *conc;       /* per drug: concentration used for the step being taken (mg/L) */
+    /* Per drug and node: the concentrations (mg/L) at the Gauss-Legendre nodes of the step
+     * being taken, conc[drug * MS_DRUG_NODES + node]; rates average the effects over them. */
+    double *conc;
     unsigned keyed_arm; /* the arm part of the streams' key now */
 };
 
@@ -124,8 +129,13 @@ int ms_therapy_assign(metasim_sim_t *s);
 /* Starts, pauses, resumes and stops lines whose time or trigger has come, and reports the
  * doses given up to now. Called by the clinic at every step's end. */
 int ms_therapy_update(metasim_sim_t *s);
-/* Sets s->conc to the concentrations at time t. */
-void ms_therapy_at(metasim_sim_t *s, double t);
+/* Sets s->conc to the concentrations at the quadrature nodes of the step [t0, t1]. */
+void ms_therapy_at(metasim_sim_t *s, double t0, double t1);
+/* The quadrature weights of the nodes (summing to 1): a rate's mean over the step is
+ * sum_q ms_drug_weight[q] rate(conc[drug * MS_DRUG_NODES + q]). */
+extern const double ms_drug_weight[];
+/* 1 when drug d has a positive concentration at some node of the step. */
+bool ms_therapy_present(const metasim_sim_t *s, size_t d);
 /* The next time a step must end for therapy (a dose, an infusion's end, a line's scheduled
  * start or stop), or the step limit from concentration changes; +inf when none. */
 double ms_therapy_next(const metasim_sim_t *s, double t);

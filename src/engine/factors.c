@@ -32,31 +32,37 @@ static double production(const metasim_sim_t *s, const ms_comp *c, size_t k)
     return p;
 }
 
-/* Drugs acting on factor k at lesion l, at the step's concentrations: the share of production
- * (cells and source) left after blocking, combined like other blocked rates, and the induced
- * production (level/d; inductions add). They act on the host tissue, so no clone's resistance
- * applies. */
+/* Drugs acting on factor k at lesion l, averaged over the step's quadrature nodes: the share of
+ * production (cells and source) left after blocking, combined like other blocked rates at each
+ * node, and the induced production (level/d; inductions add). They act on the host tissue, so
+ * no clone's resistance applies. */
 static void factor_drugs(const metasim_sim_t *s, const ms_lesion *l, size_t k, double *left,
                          double *induced)
 {
     const metasim_model_t *m = s->model;
-    double product = 1, sum = 0;
+    double product[MS_DRUG_NODES], sum[MS_DRUG_NODES];
+    for (size_t q = 0; q < MS_DRUG_NODES; q++)
+        product[q] = 1, sum[q] = 0;
     *induced = 0;
     for (size_t dr = 0; s->treated && dr < m->n_drugs; dr++) {
-        if (s->conc[dr] <= 0)
+        if (!ms_therapy_present(s, dr))
             continue;
         for (size_t j = 0; j < m->drugs[dr].n_effects; j++) {
             const ms_effect *ef = &m->drugs[dr].effects[j];
             if (ef->target != MS_EFFECT_FACTOR || ef->factor != k ||
                 (ef->site != m->n_sites && ef->site != l->site))
                 continue;
-            double h = ms_engine_occupancy(ef, s->conc[dr], 1.0);
-            product *= 1 - ef->max * h;
-            sum += ef->max * h;
-            *induced += ef->induction * h;
+            for (size_t q = 0; q < MS_DRUG_NODES; q++) {
+                double h = ms_engine_occupancy(ef, s->conc[dr * MS_DRUG_NODES + q], 1.0);
+                product[q] *= 1 - ef->max * h;
+                sum[q] += ef->max * h;
+                *induced += ms_drug_weight[q] * ef->induction * h;
+            }
         }
     }
-    *left = m->additive ? fmax(0.0, 1.0 - sum) : product;
+    *left = 0;
+    for (size_t q = 0; q < MS_DRUG_NODES; q++)
+        *left += ms_drug_weight[q] * (m->additive ? fmax(0.0, 1.0 - sum[q]) : product[q]);
 }
 
 /* Integral of N(u) exp(-decay (tau - u)) over [0, tau] for the path from n0 to n1. */

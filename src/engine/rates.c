@@ -122,36 +122,50 @@ static bool acts_on(const metasim_model_t *m, const ms_effect *ef, const ms_lesi
            (ef->state == m->n_states || ef->state == c->state);
 }
 
-/* The death rate added by every drug: kill rates add (independent hazards). */
+/* Effect `ef` of drug `dr` averaged over the step's quadrature nodes. */
+static double mean_occupancy(const metasim_sim_t *s, size_t dr, const ms_effect *ef, double shift)
+{
+    double h = 0;
+    for (size_t q = 0; q < MS_DRUG_NODES; q++)
+        h += ms_drug_weight[q] * ms_engine_occupancy(ef, s->conc[dr * MS_DRUG_NODES + q], shift);
+    return h;
+}
+
+/* The death rate added by every drug, averaged over the step: kill rates add (independent
+ * hazards). */
 static double drug_kill(const metasim_sim_t *s, const ms_lesion *l, const ms_comp *c)
 {
     const metasim_model_t *m = s->model;
     double kill = 0;
     for (size_t dr = 0; dr < m->n_drugs; dr++) {
-        if (s->conc[dr] <= 0)
+        if (!ms_therapy_present(s, dr))
             continue;
         for (size_t k = 0; k < m->drugs[dr].n_effects; k++) {
             const ms_effect *ef = &m->drugs[dr].effects[k];
             if (ef->target != MS_EFFECT_DEATH || !acts_on(m, ef, l, c))
                 continue;
             double shift = ms_engine_resistance(s, c->clone, c->state, dr, ef);
-            kill += ef->max * ms_engine_occupancy(ef, s->conc[dr], shift);
+            kill += ef->max * mean_occupancy(s, dr, ef, shift);
         }
     }
     return kill;
 }
 
 /* What is left of a rate after the blocking effects on `target` (for transitions, site
- * transition j): prod(1 - b_i) under Bliss independence, max(0, 1 - sum b_i) when additive. */
+ * transition j), averaged over the step: prod(1 - b_i) under Bliss independence,
+ * max(0, 1 - sum b_i) when additive, combined at each node and then averaged. */
 static double drug_factor(const metasim_sim_t *s, const ms_lesion *l, const ms_comp *c,
                           ms_effect_target target, size_t j)
 {
     const metasim_model_t *m = s->model;
     const ms_transition *tr =
         target == MS_EFFECT_TRANSITION ? &m->sites[l->site].transitions[j] : NULL;
-    double product = 1, sum = 0;
+    double product[MS_DRUG_NODES], sum[MS_DRUG_NODES];
+    bool any = false;
+    for (size_t q = 0; q < MS_DRUG_NODES; q++)
+        product[q] = 1, sum[q] = 0;
     for (size_t dr = 0; dr < m->n_drugs; dr++) {
-        if (s->conc[dr] <= 0)
+        if (!ms_therapy_present(s, dr))
             continue;
         for (size_t k = 0; k < m->drugs[dr].n_effects; k++) {
             const ms_effect *ef = &m->drugs[dr].effects[k];
@@ -162,12 +176,21 @@ static double drug_factor(const metasim_sim_t *s, const ms_lesion *l, const ms_c
                    : !acts_on(m, ef, l, c))
                 continue;
             double shift = ms_engine_resistance(s, c->clone, c->state, dr, ef);
-            double b = ef->max * ms_engine_occupancy(ef, s->conc[dr], shift);
-            product *= 1 - b;
-            sum += b;
+            any = true;
+            for (size_t q = 0; q < MS_DRUG_NODES; q++) {
+                double b =
+                    ef->max * ms_engine_occupancy(ef, s->conc[dr * MS_DRUG_NODES + q], shift);
+                product[q] *= 1 - b;
+                sum[q] += b;
+            }
         }
     }
-    return m->additive ? fmax(0.0, 1.0 - sum) : product;
+    if (!any)
+        return 1;
+    double left = 0;
+    for (size_t q = 0; q < MS_DRUG_NODES; q++)
+        left += ms_drug_weight[q] * (m->additive ? fmax(0.0, 1.0 - sum[q]) : product[q]);
+    return left;
 }
 
 double ms_engine_transition(const metasim_sim_t *s, const ms_lesion *l, const ms_comp *c, size_t j)

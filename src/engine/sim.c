@@ -63,7 +63,7 @@ int metasim_sim_create(const metasim_model_t *model, const metasim_sim_options_t
     s->colonisers = malloc(model->n_sites * sizeof *s->colonisers);
     s->rng = gsl_rng_alloc(ms_rng_philox);
     s->blood = gsl_rng_alloc(ms_rng_philox);
-    s->conc = calloc(model->n_drugs ? model->n_drugs : 1, sizeof *s->conc);
+    s->conc = calloc(MS_DRUG_NODES * (model->n_drugs ? model->n_drugs : 1), sizeof *s->conc);
     if (options->arm > model->n_arms) {
         metasim_sim_destroy(s);
         return METASIM_E_ARG;
@@ -275,9 +275,8 @@ int metasim_sim_run(metasim_sim_t *s, double t_max, unsigned long long max_event
         double t0 = s->p.t, t1 = step_end(s, t_max);
         s->extinct_at = -INFINITY;
         s->homing = homing(s);
-        /* Drug effects at the step's midpoint; the error this leaves is measured against the
-         * exact on/off law in docs/therapy.md (first order in engine.step_bound). */
-        ms_therapy_at(s, 0.5 * (t0 + t1));
+        /* Drug effects averaged over the step by quadrature (docs/therapy.md). */
+        ms_therapy_at(s, t0, t1);
         s->ctc_next = s->ctc * exp(-log(2.0) / s->model->ctc_half_life * (t1 - t0));
         for (uint32_t i = 0; i < s->p.n_lesions; i++) {
             if (s->p.lesions[i].total == 0 && !awaited(s, i))
@@ -472,8 +471,11 @@ int metasim_sim_lesion_info(const metasim_sim_t *s, size_t lesion, metasim_lesio
         return METASIM_E_ARG;
     const ms_lesion *l = &s->p.lesions[lesion];
     *info = (metasim_lesion_info_t){s->model->sites[l->site].name,
-                                    l->parent == MS_NONE ? (unsigned)lesion : l->parent, l->founded,
-                                    l->founder_clone, (double)l->total, l->detected};
+                                    l->parent == MS_NONE ? (unsigned)lesion : l->parent,
+                                    l->founded,
+                                    l->founder_clone,
+                                    (double)l->total,
+                                    l->detected};
     return 0;
 }
 

@@ -283,6 +283,10 @@ static int on_event(void *user, const metasim_event_t *e)
         fail(rec, METASIM_E_ARG, "patient %u: no event", rec->patient);
         return 1;
     }
+    /* Doses follow the schedule, so they are kept with the time series: a daily pill for two
+     * years would otherwise be most of a trial's database. */
+    if (e->kind == METASIM_EVENT_DOSE && !rec->keep_samples)
+        return 0;
     if (ms_array_reserve((void **)&rec->events, &rec->cap_events, rec->n_events + 1,
                          sizeof *rec->events, 64) != 0) {
         nomem(rec);

@@ -274,7 +274,8 @@ START_TEST(test_combination_rules)
         metasim_sim_t *s = NULL;
         ck_assert_int_eq(metasim_sim_create(m, &o, &s), 0);
         s->treated = true;
-        s->conc[0] = s->conc[1] = 1e9; /* saturating: every H = 1 to 1e-9 */
+        for (size_t q = 0; q < 2 * MS_DRUG_NODES; q++)
+            s->conc[q] = 1e9; /* saturating at every node: every H = 1 to 1e-9 */
         ms_lesion *l = &s->p.lesions[0];
         ms_engine_env(s, l);
         ms_rates r;
@@ -292,6 +293,20 @@ START_TEST(test_combination_rules)
         ck_assert_double_eq_tol(r.death, 0, 1e-12); /* the kill is for cycling cells only */
         ms_lesion_set(l, k, 0);
         ms_lesion_prune(l);
+        /* Rates are averaged over the step's nodes: drug b alone at C = 1, 3 and 0 mg/L (H =
+         * 1/2, 3/4, 0) kills at 0.3 (5/18 1/2 + 8/18 3/4 + 0), and what is left of division is
+         * the node average of 1 - 0.5 H, the same under both rules with one blocker. */
+        const double c_b[MS_DRUG_NODES] = {1, 3, 0}, h_b[MS_DRUG_NODES] = {0.5, 0.75, 0};
+        double kill = 0, division = 0;
+        for (size_t q = 0; q < MS_DRUG_NODES; q++) {
+            s->conc[q] = 0;
+            s->conc[MS_DRUG_NODES + q] = c_b[q];
+            kill += ms_drug_weight[q] * 0.3 * h_b[q];
+            division += ms_drug_weight[q] * (1 - 0.5 * h_b[q]);
+        }
+        ms_engine_rates(s, l, 0, &r);
+        ck_assert_double_eq_tol(r.death, 0.1 + kill, 1e-12);
+        ck_assert_double_eq_tol(r.birth_same + r.birth_mut, division, 1e-12);
         metasim_sim_destroy(s);
         metasim_model_destroy(m);
     }
@@ -335,11 +350,12 @@ START_TEST(test_provenance_and_fork)
         /* A fork under the same arm continues the same concentrations. */
         metasim_sim_t *copy = NULL;
         ck_assert_int_eq(metasim_sim_fork(s, 1, NULL, &copy), 0);
-        ms_therapy_at(s, 61.3);
-        double expect = s->conc[0];
-        ms_therapy_at(copy, 61.3);
-        ck_assert_double_eq(copy->conc[0], expect);
-        ck_assert_double_gt(expect, 0);
+        ms_therapy_at(s, 61.3, 61.8);
+        ms_therapy_at(copy, 61.3, 61.8);
+        for (size_t q = 0; q < MS_DRUG_NODES; q++) {
+            ck_assert_double_eq(copy->conc[q], s->conc[q]);
+            ck_assert_double_gt(s->conc[q], 0);
+        }
         /* ... and a treated history cannot switch arms. */
         metasim_sim_t *other = NULL;
         ck_assert_int_eq(metasim_sim_fork(s, 0, NULL, &other), METASIM_E_STATE);
