@@ -26,7 +26,8 @@
 #include "core/array_internal.h"
 #include "engine/engine_internal.h"
 
-static const char *const anchor_names[] = {"diagnosis", "surgery", "relapse", "progression"};
+static const char *const anchor_names[] = {"diagnosis", "surgery", "relapse", "progression",
+                                           "time zero"};
 
 static const ms_arm *arm_of(const metasim_sim_t *s)
 {
@@ -209,6 +210,7 @@ static double anchor_time(const metasim_sim_t *s, size_t k)
     case MS_ANCHOR_DIAGNOSIS: return c->out.diagnosis;
     case MS_ANCHOR_SURGERY: return c->out.surgery;
     case MS_ANCHOR_RELAPSE: return c->out.relapse;
+    case MS_ANCHOR_TIME_ZERO: return 0.0;
     case MS_ANCHOR_PROGRESSION: {
         /* The first progression after the previous line started (after assignment for the
          * first line): lines are updated at every step's end, so the last is the first. */
@@ -362,7 +364,7 @@ bool ms_therapy_present(const metasim_sim_t *s, size_t d)
 
 /* The largest rate (/d) that effect `ef` changes per unit of its occupancy H: max_kill, or
  * max_block times the largest rate it blocks (a site's division, shedding or transition rate,
- * with the locus effects that raise division). */
+ * with the locus effects that raise division), plus an induced transition's max_rate. */
 static double rate_scale(const metasim_model_t *m, const ms_effect *ef)
 {
     if (ef->target == MS_EFFECT_DEATH)
@@ -383,7 +385,7 @@ static double rate_scale(const metasim_model_t *m, const ms_effect *ef)
     }
     for (size_t k = 0; ef->target == MS_EFFECT_DIVISION && k < m->n_loci; k++)
         raise *= fmax(1.0, m->loci[k].division_effect);
-    return ef->max * rate * raise;
+    return ef->max * rate * raise + (ef->target == MS_EFFECT_TRANSITION ? ef->rate : 0);
 }
 
 /* The smallest EC50 of effect `ef` of drug d that any cell can have: the factors below 1 that

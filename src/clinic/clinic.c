@@ -371,6 +371,13 @@ int ms_clinic_update(metasim_sim_t *s)
     if (!isnan(c->out.death))
         return METASIM_STOP_DEATH;
     int rc = 0;
+    /* An experiment's schedule (a line that starts at time_zero) assigns the arm at once. */
+    if (m->assign_at_start && isnan(c->out.assigned)) {
+        if ((rc = ms_therapy_assign(s)) != 0)
+            return rc;
+        if (s->opt.stop_at_treatment && s->opt.arm == 0)
+            return METASIM_STOP_TREATMENT;
+    }
     if (isnan(c->out.diagnosis)) {
         if ((rc = diagnose(s)) != 0)
             return rc;

@@ -51,6 +51,7 @@ typedef struct ms_env {
     double *death;      /* per state: product of the death modifiers */
     double *transition; /* per transition of the lesion's site: its modified rate */
     double *shedding;   /* per state: product of the shedding modifiers */
+    double *drug_kill;  /* per state: product of the drug_kill modifiers */
 } ms_env;
 
 /* A cell (or cells) on its way into a lesion that is not the one being stepped: a founder of
@@ -107,6 +108,7 @@ struct metasim_sim {
     ms_clinic clinic;
     double *weights;      /* per site: landing weights (spread.c workspace) */
     uint64_t *colonisers; /* per site: colonisers of one batch (step.c workspace) */
+    double *gain;         /* per factor: its production modifiers (factors.c workspace) */
     uint64_t truncated;   /* lineages whose emissions were cut at the nesting limit */
 
     /* Therapy (therapy.c): the arm's lines of therapy, from its assignment on. */
@@ -183,17 +185,19 @@ bool ms_karyotype_daughter(const metasim_model_t *m, const uint8_t *parent, cons
  * entries), with the counters updated. */
 void ms_engine_spread(metasim_sim_t *s, uint32_t clone, uint64_t count, bool from_primary,
                       uint64_t *colonisers);
-/* Founds a lesion at `site` seeded by lesion `parent` with one cell of `clone` at time t, in a
- * state drawn from the site's dormancy on arrival; reports it to the writer. */
+/* Founds a lesion at `site` seeded by lesion `parent` with one cell of `clone`, shed in state
+ * `shed_state`, at time t, in its arrival state (ms_engine_arrival_state); reports it to the
+ * writer. */
 int ms_engine_found_lesion(metasim_sim_t *s, uint32_t site, uint32_t parent, uint32_t clone,
-                           double t);
+                           uint32_t shed_state, double t);
 /* Queues `count` cells for lesion `lesion`. */
 int ms_engine_pending(metasim_sim_t *s, uint32_t lesion, uint32_t clone, uint32_t state, double t,
                       uint64_t count);
 /* 1 when circulating cells landing at `site` join the primary (self-seeding). */
 int ms_engine_joins_primary(const metasim_sim_t *s, uint32_t site);
-/* The state a cell arriving at `site` starts in (dormant with the site's probability). */
-uint32_t ms_engine_arrival_state(metasim_sim_t *s, uint32_t site);
+/* The state a cell shed in `shed_state` starts in at `site`: that state when the circulation
+ * keeps it (circulation.keep_state), else dormant with the site's probability or cycling. */
+uint32_t ms_engine_arrival_state(metasim_sim_t *s, uint32_t site, uint32_t shed_state);
 
 /* factors.c: integral of N(u) exp(-decay (tau - u)) over a step along the path from n0 to n1. */
 double ms_engine_weighted_area(double n0, double n1, double decay, double tau);
@@ -201,7 +205,8 @@ double ms_engine_weighted_area(double n0, double n1, double decay, double tau);
 void ms_engine_ctc(metasim_sim_t *s, const ms_lesion *l, double tau);
 
 /* factors.c: advances lesion l's factor levels over [t0, t1] from its compartments' counts
- * at both ends (s->cs[k].start and comps[k].n). */
+ * at both ends (s->cs[k].start and comps[k].n), with the production modifiers taken at the
+ * levels it holds on entry (the step's start). */
 void ms_engine_factors(metasim_sim_t *s, ms_lesion *l, double tau);
 /* dF/dt of factor k at lesion l now. */
 double ms_engine_factor_slope(const metasim_sim_t *s, const ms_lesion *l, size_t k);

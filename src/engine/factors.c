@@ -8,8 +8,12 @@
  * I_c is taken along the exponential path through the compartment's counts at both ends, the
  * path the leaps use for emissions (exact for constant counts and deterministic growth), or
  * along a straight line when either end is zero. p_c is the state's production times the
- * clone's locus factors. The expected number of circulating tumour cells follows the same
- * kind of equation, with the shedding rate as production and ln 2 / half-life as decay.
+ * clone's locus factors. Production by cells and the source are multiplied by the factor's
+ * production modifiers (Hill terms of other factors' levels: TNF-alpha raising CXCL1, CXCL1
+ * raising myeloid recruitment), taken at the step's start like every modifier, and by what
+ * drugs leave of it; what drugs induce is added unscaled. The expected number of circulating
+ * tumour cells follows the same kind of equation, with the shedding rate as production and
+ * ln 2 / half-life as decay.
  */
 #include <math.h>
 
@@ -30,6 +34,19 @@ static double production(const metasim_sim_t *s, const ms_comp *c, size_t k)
         if (loci >> j & 1)
             p *= m->loci[j].production[k];
     return p;
+}
+
+/* The product of factor k's production modifiers (rate: production, of: k) at lesion l's
+ * levels now. */
+static double gain(const metasim_model_t *m, const ms_lesion *l, size_t k)
+{
+    double g = 1.0;
+    for (size_t i = 0; i < m->n_modifiers; i++) {
+        const ms_modifier *mod = &m->modifiers[i];
+        if (mod->target == MS_TARGET_PRODUCTION && mod->of == k)
+            g *= ms_engine_hill(mod, l->factors[mod->factor]);
+    }
+    return g;
 }
 
 /* Drugs acting on factor k at lesion l, averaged over the step's quadrature nodes: the share of
@@ -84,10 +101,14 @@ void ms_engine_factors(metasim_sim_t *s, ms_lesion *l, double tau)
     const metasim_model_t *m = s->model;
     if (tau <= 0)
         return;
+    /* Every gain first, from the levels at the step's start, before any level moves. */
+    for (size_t k = 0; k < m->n_factors; k++)
+        s->gain[k] = gain(m, l, k);
     for (size_t k = 0; k < m->n_factors; k++) {
         const ms_factor *f = &m->factors[k];
         double e = exp(-f->decay * tau), left, induced;
         factor_drugs(s, l, k, &left, &induced);
+        left *= s->gain[k];
         double level =
             l->factors[k] * e + (f->source * left + induced) * tau * relax(f->decay * tau);
         for (size_t i = 0; i < l->n_comps; i++) {
@@ -105,6 +126,7 @@ double ms_engine_factor_slope(const metasim_sim_t *s, const ms_lesion *l, size_t
     const ms_factor *f = &s->model->factors[k];
     double left, induced;
     factor_drugs(s, l, k, &left, &induced);
+    left *= gain(s->model, l, k);
     double slope = f->source * left + induced - f->decay * l->factors[k];
     for (size_t i = 0; i < l->n_comps; i++)
         slope += production(s, &l->comps[i], k) * left * (double)l->comps[i].n;

@@ -9,7 +9,8 @@
  *
  * division' = max(0, d + (b - d) f) and death' = d + max(0, -(d + (b - d) f)), so the net rate
  * is (b - d) f in every case. Compartments that do not grow (dormant cells) keep their rates.
- * Factor modifiers (Hill terms) multiply division, death and transition rates first.
+ * Factor modifiers (Hill terms) multiply division, death and transition rates first; drug
+ * effects act after them, and a drug_kill modifier multiplies the death rate drugs add.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -69,23 +70,24 @@ void ms_engine_env(metasim_sim_t *s, const ms_lesion *l)
     ms_env *env = &s->env;
     env->density = ms_engine_density(site, (double)l->total);
     for (size_t k = 0; k < m->n_states; k++)
-        env->division[k] = env->death[k] = env->shedding[k] = 1.0;
+        env->division[k] = env->death[k] = env->shedding[k] = env->drug_kill[k] = 1.0;
     for (size_t j = 0; j < site->n_transitions; j++)
         env->transition[j] = site->transitions[j].rate;
     for (size_t i = 0; i < m->n_modifiers; i++) {
         const ms_modifier *mod = &m->modifiers[i];
+        if (mod->target == MS_TARGET_HOMING || mod->target == MS_TARGET_PRODUCTION)
+            continue; /* read by the sim from the primary, and by factors.c */
         double x = ms_engine_hill(mod, l->factors[mod->factor]);
-        if (mod->target == MS_TARGET_HOMING)
-            continue; /* read from the primary by the sim, not per lesion */
         if (mod->target == MS_TARGET_TRANSITION) {
             for (size_t j = 0; j < site->n_transitions; j++)
                 if (site->transitions[j].from == mod->from && site->transitions[j].to == mod->to)
                     env->transition[j] *= x;
             continue;
         }
-        double *per_state = mod->target == MS_TARGET_DIVISION ? env->division
-                            : mod->target == MS_TARGET_DEATH  ? env->death
-                                                              : env->shedding;
+        double *per_state = mod->target == MS_TARGET_DIVISION  ? env->division
+                            : mod->target == MS_TARGET_DEATH   ? env->death
+                            : mod->target == MS_TARGET_SHEDDING ? env->shedding
+                                                                : env->drug_kill;
         for (size_t k = 0; k < m->n_states; k++)
             if (mod->state == m->n_states || mod->state == k)
                 per_state[k] *= x;
@@ -193,10 +195,36 @@ static double drug_factor(const metasim_sim_t *s, const ms_lesion *l, const ms_c
     return left;
 }
 
+/* The rate that drugs add to site transition j for compartment c of lesion l, averaged over
+ * the step: inductions add, each at the cell's own EC50. */
+static double drug_induced(const metasim_sim_t *s, const ms_lesion *l, const ms_comp *c, size_t j)
+{
+    const metasim_model_t *m = s->model;
+    const ms_transition *tr = &m->sites[l->site].transitions[j];
+    double rate = 0;
+    for (size_t dr = 0; dr < m->n_drugs; dr++) {
+        if (!ms_therapy_present(s, dr))
+            continue;
+        for (size_t k = 0; k < m->drugs[dr].n_effects; k++) {
+            const ms_effect *ef = &m->drugs[dr].effects[k];
+            if (ef->target != MS_EFFECT_TRANSITION || ef->rate == 0 || ef->from != tr->from ||
+                ef->to != tr->to || (ef->site != m->n_sites && ef->site != l->site))
+                continue;
+            double shift = ms_engine_resistance(s, c->clone, c->state, dr, ef);
+            rate += ef->rate * mean_occupancy(s, dr, ef, shift);
+        }
+    }
+    return rate;
+}
+
 double ms_engine_transition(const metasim_sim_t *s, const ms_lesion *l, const ms_comp *c, size_t j)
 {
     double rate = s->env.transition[j];
-    return s->treated && rate > 0 ? rate * drug_factor(s, l, c, MS_EFFECT_TRANSITION, j) : rate;
+    if (!s->treated)
+        return rate;
+    if (rate > 0)
+        rate *= drug_factor(s, l, c, MS_EFFECT_TRANSITION, j);
+    return rate + drug_induced(s, l, c, j);
 }
 
 void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, ms_rates *out)
@@ -223,7 +251,7 @@ void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, 
     if (s->treated) {
         b *= drug_factor(s, l, c, MS_EFFECT_DIVISION, 0);
         shed *= drug_factor(s, l, c, MS_EFFECT_SHEDDING, 0);
-        d += drug_kill(s, l, c);
+        d += drug_kill(s, l, c) * env->drug_kill[c->state];
     }
     double out_rate = 0;
     for (size_t k = 0; k < site->n_transitions; k++)

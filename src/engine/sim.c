@@ -59,6 +59,8 @@ int metasim_sim_create(const metasim_model_t *model, const metasim_sim_options_t
     s->env.death = malloc(model->n_states * sizeof(double));
     s->env.transition = malloc(transitions * sizeof(double));
     s->env.shedding = malloc(model->n_states * sizeof(double));
+    s->env.drug_kill = malloc(model->n_states * sizeof(double));
+    s->gain = malloc((model->n_factors ? model->n_factors : 1) * sizeof *s->gain);
     s->weights = malloc(model->n_sites * sizeof *s->weights);
     s->colonisers = malloc(model->n_sites * sizeof *s->colonisers);
     s->rng = gsl_rng_alloc(ms_rng_philox);
@@ -69,7 +71,8 @@ int metasim_sim_create(const metasim_model_t *model, const metasim_sim_options_t
         return METASIM_E_ARG;
     }
     if (!s->rng || !s->blood || !s->conc || !s->env.division || !s->env.death ||
-        !s->env.transition || !s->env.shedding || !s->weights || !s->colonisers ||
+        !s->env.transition || !s->env.shedding || !s->env.drug_kill || !s->gain ||
+        !s->weights || !s->colonisers ||
         ms_patient_init(&s->p, model) != 0 || ms_engine_traits(s, 0) != 0) {
         metasim_sim_destroy(s);
         return METASIM_E_NOMEM;
@@ -93,6 +96,8 @@ void metasim_sim_destroy(metasim_sim_t *s)
     gsl_rng_free(s->rng);
     gsl_rng_free(s->blood);
     free(s->env.shedding);
+    free(s->env.drug_kill);
+    free(s->gain);
     free(s->weights);
     free(s->colonisers);
     free(s->pending);
@@ -424,7 +429,9 @@ int metasim_sim_eligible(const metasim_sim_t *s, const char **reason)
     const metasim_model_t *m = s->model;
     const metasim_clinical_t *c = &s->clinic.out;
     const char *why = NULL;
-    if (isnan(c->diagnosis))
+    if (m->assign_at_start) /* an experiment: every subject is treated from time 0 */
+        why = isnan(c->assigned) ? "not assigned" : NULL;
+    else if (isnan(c->diagnosis))
         why = "not diagnosed";
     else if (isnan(c->assigned))
         why = "not assigned";

@@ -76,8 +76,10 @@ int ms_engine_joins_primary(const metasim_sim_t *s, uint32_t site)
     return site == s->p.lesions[0].site && !s->clinic.resected;
 }
 
-uint32_t ms_engine_arrival_state(metasim_sim_t *s, uint32_t site)
+uint32_t ms_engine_arrival_state(metasim_sim_t *s, uint32_t site, uint32_t shed_state)
 {
+    if (s->model->keep_state[shed_state])
+        return shed_state;
     double p = s->model->sites[site].dormancy_on_arrival;
     return p > 0 && gsl_rng_uniform(s->rng) < p ? MS_STATE_DORMANT : MS_STATE_CYCLING;
 }
@@ -93,14 +95,14 @@ int ms_engine_pending(metasim_sim_t *s, uint32_t lesion, uint32_t clone, uint32_
 }
 
 int ms_engine_found_lesion(metasim_sim_t *s, uint32_t site, uint32_t parent, uint32_t clone,
-                           double t)
+                           uint32_t shed_state, double t)
 {
     if (s->p.n_lesions >= MAX_LESIONS)
         return METASIM_E_LIMIT;
     uint32_t id = ms_patient_add_lesion(&s->p, site, parent, t, clone);
     if (id == MS_NONE)
         return METASIM_E_NOMEM;
-    uint32_t state = ms_engine_arrival_state(s, site);
+    uint32_t state = ms_engine_arrival_state(s, site, shed_state);
     s->p.lesions[id].founder_state = state;
     s->counts.lesions++;
     int rc = ms_engine_pending(s, id, clone, state, t, 1);

@@ -340,10 +340,10 @@ static int emit_missegregations(step_ctx *c, uint32_t src, uint64_t count, doubl
     return rc;
 }
 
-/* `count` cells of `clone` shed by this lesion over [from, t1] along exp(g t), or all at
- * `from` when `at_once`: colonisers found lesions, or join the primary (self-seeding). */
-static int disseminate(step_ctx *c, uint32_t clone, uint64_t count, double from, double g,
-                       bool at_once)
+/* `count` cells of `clone` shed in `state` by this lesion over [from, t1] along exp(g t), or
+ * all at `from` when `at_once`: colonisers found lesions, or join the primary (self-seeding). */
+static int disseminate(step_ctx *c, uint32_t clone, uint32_t state, uint64_t count, double from,
+                       double g, bool at_once)
 {
     metasim_sim_t *s = c->s;
     if (count == 0)
@@ -356,7 +356,8 @@ static int disseminate(step_ctx *c, uint32_t clone, uint64_t count, double from,
             continue;
         if (!ms_engine_joins_primary(s, j)) {
             for (uint64_t i = 0; i < n && rc == 0; i++)
-                rc = ms_engine_found_lesion(s, j, c->li, clone, at_once ? from : place(c, from, g));
+                rc = ms_engine_found_lesion(s, j, c->li, clone, state,
+                                            at_once ? from : place(c, from, g));
             continue;
         }
         s->counts.self_seeded += n;
@@ -364,20 +365,24 @@ static int disseminate(step_ctx *c, uint32_t clone, uint64_t count, double from,
         uint64_t outside =
             s->model->seeds_outside > 0 ? ms_ran_binomial64(s->rng, s->model->seeds_outside, n) : 0;
         for (uint64_t i = 0; i < outside && rc == 0; i++)
-            rc = ms_engine_found_lesion(s, j, c->li, clone, at_once ? from : place(c, from, g));
+            rc = ms_engine_found_lesion(s, j, c->li, clone, state,
+                                        at_once ? from : place(c, from, g));
         n -= outside;
         if (n == 0 || rc != 0)
             continue;
-        double p = s->model->sites[j].dormancy_on_arrival;
+        /* Arrival states: the shed state when the circulation keeps it, else dormant or
+         * cycling. */
+        bool kept = s->model->keep_state[state];
+        double p = kept ? 0 : s->model->sites[j].dormancy_on_arrival;
         uint64_t dormant = p > 0 ? ms_ran_binomial64(s->rng, p, n) : 0;
-        for (uint32_t state = 0; state < 2 && rc == 0; state++) {
-            uint64_t here = state == MS_STATE_DORMANT ? dormant : n - dormant;
-            uint32_t k;
+        for (uint32_t arrival = 0; arrival < 2 && rc == 0; arrival++) {
+            uint64_t here = arrival == MS_STATE_DORMANT ? dormant : n - dormant;
+            uint32_t into = kept ? state : arrival, k;
             if (here == 0)
                 continue;
             if (c->li != 0) /* the primary has been stepped: it takes them at its next step */
-                rc = ms_engine_pending(s, 0, clone, state, from, here);
-            else if ((rc = comp_for(c, clone, state, &k)) == 0)
+                rc = ms_engine_pending(s, 0, clone, into, from, here);
+            else if ((rc = comp_for(c, clone, into, &k)) == 0)
                 rc = at_once ? enter_now(c, k) : emit(c, k, here, from, g);
         }
     }
@@ -420,7 +425,8 @@ static int grow(step_ctx *c, uint32_t k, uint64_t n0, double from)
     if (r.mis > 0 && rc == 0)
         rc = emit_missegregations(c, k, ms_ran_poisson64(s->rng, r.mis * area), from, g);
     if (r.shed > 0 && rc == 0)
-        rc = disseminate(c, src.clone, ms_ran_poisson64(s->rng, r.shed * area), from, g, false);
+        rc = disseminate(c, src.clone, src.state, ms_ran_poisson64(s->rng, r.shed * area), from, g,
+                         false);
     const ms_site *site = &s->model->sites[lesion(c)->site];
     for (size_t j = 0; j < site->n_transitions && rc == 0; j++) {
         const ms_transition *tr = &site->transitions[j];
@@ -522,7 +528,7 @@ static int fire(step_ctx *c, uint32_t k, double y)
     }
     y -= r.mis;
     if (y < r.shed || r.out == 0)
-        return disseminate(c, src.clone, 1, c->now, 0, true);
+        return disseminate(c, src.clone, src.state, 1, c->now, 0, true);
     y -= r.shed;
     const ms_site *site = &s->model->sites[lesion(c)->site];
     size_t last = site->n_transitions;

@@ -232,6 +232,7 @@ static int build_modifiers(metasim_model_t *m, const ms_node *list)
         mod->state = get(n, "state") ? state_index(m, get(n, "state")->text) : m->n_states;
         mod->from = get(n, "from") ? state_index(m, get(n, "from")->text) : m->n_states;
         mod->to = get(n, "to") ? state_index(m, get(n, "to")->text) : m->n_states;
+        mod->of = get(n, "of") ? factor_index(m, get(n, "of")->text) : m->n_factors;
         mod->max_effect = num(n, "max_effect");
         mod->ec50 = num(n, "ec50");
         mod->hill = num(n, "hill");
@@ -255,6 +256,28 @@ static int build_modifiers(metasim_model_t *m, const ms_node *list)
             rule_error(m, get(n, "rate"),
                        "modifiers[%zu].rate: homing acts on the primary as a whole: no 'state', "
                        "'from' or 'to'",
+                       i);
+        } else if (mod->target == MS_TARGET_PRODUCTION) {
+            /* `of` naming the modifier's own factor is refused: it is most likely a slip for
+             * another factor, and a level amplifying its own production (autocrine runaway)
+             * is not part of the model (docs/model.md); loops pass through two factors. */
+            if (!get(n, "of"))
+                rule_error(m, get(n, "rate"),
+                           "modifiers[%zu].rate: a production modifier needs 'of' (the factor "
+                           "whose production it multiplies)",
+                           i);
+            else if (mod->of == mod->factor)
+                rule_error(m, get(n, "of"),
+                           "modifiers[%zu].of: '%s' is the modifier's own factor; a factor "
+                           "cannot scale its own production",
+                           i, get(n, "of")->text);
+            else if (get(n, "state") || get(n, "from") || get(n, "to"))
+                rule_error(m, get(n, "rate"),
+                           "modifiers[%zu].rate: production acts on the lesion's factor as a "
+                           "whole: no 'state', 'from' or 'to'",
+                           i);
+        } else if (get(n, "of")) {
+            rule_error(m, get(n, "of"), "modifiers[%zu].of: only production modifiers name 'of'",
                        i);
         } else if (get(n, "from") || get(n, "to")) {
             rule_error(m, get(n, get(n, "from") ? "from" : "to"),
@@ -372,12 +395,12 @@ static size_t site_index(const metasim_model_t *m, const char *name)
 static void check_effect_amounts(metasim_model_t *m, const ms_node *d, size_t k, const ms_node *e,
                                  ms_effect_target target)
 {
-    static const char *const amounts[] = {"max_kill", "max_block", "max_induction"};
+    static const char *const amounts[] = {"max_kill", "max_block", "max_induction", "max_rate"};
     const char *tname = get(e, "target")->text;
-    bool allowed[3] = {target == MS_EFFECT_DEATH, target != MS_EFFECT_DEATH,
-                       target == MS_EFFECT_FACTOR};
+    bool allowed[4] = {target == MS_EFFECT_DEATH, target != MS_EFFECT_DEATH,
+                       target == MS_EFFECT_FACTOR, target == MS_EFFECT_TRANSITION};
     bool any = false;
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 4; i++) {
         if (written(e, amounts[i]) && !allowed[i])
             rule_error(m, get(e, amounts[i]), "drugs.%s.effects[%zu].%s: not used by a %s effect",
                        d->key, k, amounts[i], tname);
@@ -386,9 +409,10 @@ static void check_effect_amounts(metasim_model_t *m, const ms_node *d, size_t k,
     if (!any)
         rule_error(m, get(e, "target"), "drugs.%s.effects[%zu].target: %s needs '%s'", d->key, k,
                    tname,
-                   target == MS_EFFECT_DEATH    ? "max_kill"
-                   : target == MS_EFFECT_FACTOR ? "max_block' or 'max_induction"
-                                                : "max_block");
+                   target == MS_EFFECT_DEATH        ? "max_kill"
+                   : target == MS_EFFECT_FACTOR     ? "max_block' or 'max_induction"
+                   : target == MS_EFFECT_TRANSITION ? "max_block' or 'max_rate"
+                                                    : "max_block");
     /* Fields that only some targets read. */
     struct {
         const char *key;
@@ -433,6 +457,7 @@ static int build_effects(metasim_model_t *m, const ms_node *d, ms_drug *drug)
         ef->factor = get(e, "factor") ? factor_index(m, get(e, "factor")->text) : m->n_factors;
         ef->max = num(e, ef->target == MS_EFFECT_DEATH ? "max_kill" : "max_block");
         ef->induction = num(e, "max_induction");
+        ef->rate = num(e, "max_rate");
         ef->ec50 = num(e, "ec50");
         ef->hill = num(e, "hill");
         ef->state_resistance = malloc(m->n_states * sizeof *ef->state_resistance);
@@ -609,7 +634,8 @@ static size_t regimen_index(const metasim_model_t *m, const char *name)
 /* Rules of a line that need the clinic, which is built after the arms. */
 static void check_lines(metasim_model_t *m, const ms_node *arms)
 {
-    static const char *const anchors[] = {"diagnosis", "surgery", "relapse", "progression"};
+    static const char *const anchors[] = {"diagnosis", "surgery", "relapse", "progression",
+                                          "time_zero"};
     for (size_t i = 0; i < m->n_arms; i++) {
         const ms_node *lines = get(arms->items[i], "lines");
         for (size_t k = 0; k < m->arms[i].n_lines; k++) {
@@ -619,13 +645,14 @@ static void check_lines(metasim_model_t *m, const ms_node *arms)
                 rule_error(m, get(n, "start"),
                            "arms.%s.lines[%zu].start: surgery needs a clinic.surgery section",
                            m->arms[i].name, k);
-            bool follow_up = ln->start >= MS_ANCHOR_RELAPSE || ln->stop_at != MS_LINE_STOP_NONE;
+            bool detected = ln->start == MS_ANCHOR_RELAPSE || ln->start == MS_ANCHOR_PROGRESSION;
+            bool follow_up = detected || ln->stop_at != MS_LINE_STOP_NONE;
             if (follow_up && m->n_scan_periods == 0)
-                rule_error(m, get(n, ln->start >= MS_ANCHOR_RELAPSE ? "start" : "stop_at"),
+                rule_error(m, get(n, detected ? "start" : "stop_at"),
                            "arms.%s.lines[%zu].%s: %s is detected at follow-up scans: add "
                            "clinic.scans",
-                           m->arms[i].name, k, ln->start >= MS_ANCHOR_RELAPSE ? "start" : "stop_at",
-                           ln->start >= MS_ANCHOR_RELAPSE        ? anchors[ln->start]
+                           m->arms[i].name, k, detected ? "start" : "stop_at",
+                           detected                              ? anchors[ln->start]
                            : ln->stop_at == MS_LINE_STOP_RELAPSE ? "relapse"
                                                                  : "progression");
         }
@@ -753,12 +780,20 @@ static int build(metasim_model_t *m)
     if ((rc = build_clinic(m, get(root, "clinic"))) != 0)
         return rc;
     check_lines(m, get(root, "arms"));
-    /* Arms are assigned at surgery unless a line starts at diagnosis (neoadjuvant). */
+    /* Arms are assigned at surgery unless a line starts at diagnosis (neoadjuvant), and at
+     * time 0 when a line starts then (an experiment's schedule). */
     m->assign_at_surgery = m->surgery;
     for (size_t i = 0; i < m->n_arms; i++)
-        for (size_t j = 0; j < m->arms[i].n_lines; j++)
+        for (size_t j = 0; j < m->arms[i].n_lines; j++) {
             if (m->arms[i].lines[j].start == MS_ANCHOR_DIAGNOSIS)
                 m->assign_at_surgery = false;
+            if (m->arms[i].lines[j].start == MS_ANCHOR_TIME_ZERO)
+                m->assign_at_start = true;
+        }
+    if (m->assign_at_start && (m->t_allowed & m->n_allowed & m->m_allowed) != ~0u)
+        rule_error(m, inclusion,
+                   "trial.inclusion: criteria are read at diagnosis, but a line starting at "
+                   "time_zero assigns the arms at time 0");
     if (m->sites[m->primary_site].regional)
         rule_error(m, get(primary, "site"), "primary.site: the primary cannot be a regional site");
     const ms_node *circulation = get(root, "circulation");
@@ -772,6 +807,18 @@ static int build(metasim_model_t *m)
     if (m->n_loci > 64)
         rule_error(m, get(root, "loci"), "loci: at most 64 loci (got %zu)", m->n_loci);
     m->initial_cells = (uint64_t)num(primary, "initial_cells");
+    m->initial_state = state_index(m, get(primary, "initial_state")->text);
+    if (m->initial_state >= m->n_states) /* reported by validation */
+        m->initial_state = MS_STATE_CYCLING;
+    m->keep_state = calloc(m->n_states, sizeof *m->keep_state);
+    if (!m->keep_state)
+        return METASIM_E_NOMEM;
+    const ms_node *keep = get(circulation, "keep_state");
+    for (size_t i = 0; keep && i < keep->count; i++) {
+        size_t st = state_index(m, keep->items[i]->text);
+        if (st < m->n_states)
+            m->keep_state[st] = true;
+    }
     m->detection_cells = num(primary, "detection_cells");
     m->seeds_outside = num(primary, "seeds_outside");
     /* A patient's model is read from a tree that already holds its drawn values. */
@@ -1132,6 +1179,7 @@ void metasim_model_destroy(metasim_model_t *m)
     free(m->arms);
     free(m->regimens);
     free(m->states);
+    free(m->keep_state);
     ms_cohort_free(&m->cohort);
     free(m->covariates);
     ms_node_free(m->tree);

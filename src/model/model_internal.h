@@ -69,13 +69,16 @@ typedef enum ms_target {
     MS_TARGET_TRANSITION,
     MS_TARGET_SHEDDING,
     MS_TARGET_HOMING,
+    MS_TARGET_PRODUCTION, /* another factor's production (cells and source) */
+    MS_TARGET_DRUG_KILL,  /* the death rate added by drugs */
 } ms_target;
 
 typedef struct ms_modifier {
     size_t factor;
     ms_target target;
-    size_t state;    /* division/death: the state acted on, or n_states for all */
+    size_t state;    /* division/death/shedding/drug_kill: the state acted on, or n_states */
     size_t from, to; /* transitions */
+    size_t of;       /* production: the factor whose production it multiplies */
     double max_effect, ec50, hill;
 } ms_modifier;
 
@@ -95,6 +98,7 @@ typedef struct ms_effect {
     size_t factor;    /* factor: its index */
     double max;       /* max_kill (/d) or max_block (fraction) */
     double induction; /* factor: induced production at saturation (level/d) */
+    double rate;      /* transition: induced rate at saturation (/d) */
     double ec50, hill;
     double *state_resistance; /* per state: factor on the EC50 */
 } ms_effect;
@@ -133,6 +137,7 @@ typedef enum ms_anchor {
     MS_ANCHOR_SURGERY,
     MS_ANCHOR_RELAPSE,
     MS_ANCHOR_PROGRESSION,
+    MS_ANCHOR_TIME_ZERO, /* the start of the simulation: an experiment's schedule */
 } ms_anchor;
 
 typedef enum ms_line_stop {
@@ -178,6 +183,7 @@ struct metasim_model {
     size_t n_sites;
     size_t primary_site;
     uint64_t initial_cells;
+    size_t initial_state; /* the founding cells' state */
     double detection_cells;
     double seeds_outside; /* share of self-seeding cells that found lesions around the primary */
     ms_locus *loci;
@@ -201,6 +207,8 @@ struct metasim_model {
     size_t n_arms;
     bool additive;          /* therapy.combination: blocked fractions add (else Bliss) */
     bool assign_at_surgery; /* arms are assigned at surgery (else at diagnosis) */
+    bool assign_at_start;   /* a line starts at time_zero: arms are assigned at time 0 */
+    bool *keep_state;       /* per state: shed cells settle in it (circulation.keep_state) */
     /* The trial (docs/trials.md). */
     uint64_t trial_patients;
     unsigned t_allowed, n_allowed, m_allowed; /* bit k: stage k enrolled */

@@ -104,6 +104,10 @@ const ms_field ms_schema[] = {
      .doc = "Site of the primary tumour."},
     {"primary.initial_cells", MS_T_INTEGER, MS_DIM_CELLS, AT_LEAST(1), .def = "1",
      .doc = "Cells of the founding clone at time 0."},
+    {"primary.initial_state", MS_T_NAME, .ref = "states", .def = "cycling",
+     .doc = "State of the founding cells (for example an untransformed `normal` state whose "
+            "cells do not divide until a drug induces the oncogene; Podsypanina et al., "
+            "Science 2008)."},
     {"primary.detection_cells", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE, .def = "1e9",
      .doc = "Median size at which the primary is diagnosed (clinical detection near 1e9 cells, "
             "about 1 cm^3); each patient's own size is drawn around it "
@@ -210,23 +214,32 @@ const ms_field ms_schema[] = {
 
     /* ------------------------------------------------------------ modifiers */
     {"modifiers", MS_T_LIST,
-     .doc = "Hill terms by which factor levels modulate per-cell rates. Each multiplies its "
-            "target rate by 1 + (max_effect - 1) F^h / (ec50^h + F^h), F the lesion's level; "
-            "several on one rate multiply."},
+     .doc = "Hill terms by which factor levels modulate per-cell rates and the production of "
+            "other factors. Each multiplies its target rate by "
+            "1 + (max_effect - 1) F^h / (ec50^h + F^h), F the lesion's level at the step's "
+            "start; several on one rate multiply."},
     {"modifiers[]", MS_T_SECTION, .doc = "One modifier."},
     {"modifiers[].factor", MS_T_NAME, .flags = MS_REQUIRED, .ref = "factors",
      .doc = "The factor whose level acts."},
     {"modifiers[].rate", MS_T_ENUM, .flags = MS_REQUIRED,
-     .choices = "division|death|transition|shedding|homing",
-     .doc = "The rate it acts on: per-cell division, death, a transition, shedding into the "
-            "blood, or homing (the primary's attraction for circulating cells, read from the "
-            "primary's level: self-seeding, Kim et al. 2009)."},
+     .choices = "division|death|transition|shedding|homing|production|drug_kill",
+     .doc = "The rate it acts on: per-cell division, death (the baseline rate, before drugs), "
+            "a transition, shedding into the blood, homing (the primary's attraction for "
+            "circulating cells, read from the primary's level: self-seeding, Kim et al. 2009), "
+            "production (of factor `of`: its production by cells and its source, not what "
+            "drugs induce; TNF-alpha raising CXCL1, CXCL1 raising myeloid recruitment) or "
+            "drug_kill (the death rate added by drugs: S100A8/9 protecting from "
+            "chemotherapy; Acharyya et al. 2012)."},
     {"modifiers[].state", MS_T_NAME, .ref = "states",
-     .doc = "For division, death and shedding: only cells in this state (default: all)."},
+     .doc = "For division, death, shedding and drug_kill: only cells in this state (default: "
+            "all)."},
     {"modifiers[].from", MS_T_NAME, .ref = "states",
      .doc = "For transitions: the transition's start state (required with rate: transition)."},
     {"modifiers[].to", MS_T_NAME, .ref = "states",
      .doc = "For transitions: the transition's end state (required with rate: transition)."},
+    {"modifiers[].of", MS_T_NAME, .ref = "factors",
+     .doc = "For production: the factor whose production it multiplies (required with rate: "
+            "production; not the modifier's own factor)."},
     {"modifiers[].max_effect", MS_T_NUMBER, MS_DIM_NONE, .flags = MS_REQUIRED | MS_LO_CLOSED,
      .lo = 0, .doc = "Fold change of the rate at saturating level (below 1 inhibits)."},
     {"modifiers[].ec50", MS_T_NUMBER, MS_DIM_NONE, REQUIRED_POSITIVE,
@@ -245,6 +258,12 @@ const ms_field ms_schema[] = {
             "sets the CTC count in the blood."},
     {"circulation.blood_volume", MS_T_NUMBER, MS_DIM_VOLUME, POSITIVE, .def = "5 L",
      .doc = "Blood volume of the patient, to turn CTC numbers into counts per blood draw."},
+    {"circulation.keep_state", MS_T_LIST,
+     .doc = "States that shed cells keep when they settle: a cell shed in one of these "
+            "states arrives in it, instead of `dormant` or `cycling` by the site's "
+            "`dormancy_on_arrival` (untransformed cells that lodge in the lung as they are; "
+            "docs/studies/normal_cells.md). Default: none."},
+    {"circulation.keep_state[]", MS_T_NAME, .ref = "states", .doc = "A state."},
 
     /* ------------------------------------------------------------ clinic */
     {"clinic", MS_T_SECTION,
@@ -312,9 +331,9 @@ const ms_field ms_schema[] = {
     {"drugs.*.effects[].target", MS_T_ENUM, .flags = MS_REQUIRED,
      .choices = "death|division|transition|shedding|factor",
      .doc = "death: an added death rate max_kill H(C); division, transition (`from` -> `to`), "
-            "shedding: a blocked fraction max_block H(C) of that rate; factor: a blocked "
-            "fraction of the factor's production (cells, loci and source) and an induced "
-            "production max_induction H(C)."},
+            "shedding: a blocked fraction max_block H(C) of that rate, and for a transition an "
+            "induced rate max_rate H(C); factor: a blocked fraction of the factor's production "
+            "(cells, loci and source) and an induced production max_induction H(C)."},
     {"drugs.*.effects[].state", MS_T_NAME, .ref = "states",
      .doc = "Death, division and shedding effects: only cells in this state (for example "
             "cycling, for a drug that spares dormant cells); default: all states."},
@@ -331,6 +350,11 @@ const ms_field ms_schema[] = {
     {"drugs.*.effects[].max_block", MS_T_NUMBER, MS_DIM_FRACTION, UNIT_INTERVAL,
      .doc = "For targets division, transition, shedding and factor: the fraction of the rate "
             "blocked at saturation."},
+    {"drugs.*.effects[].max_rate", MS_T_NUMBER, MS_DIM_RATE, NONNEGATIVE,
+     .doc = "For target transition: a per-cell rate added to the transition at saturation, "
+            "max_rate H(C) (a drug that induces it: doxycycline switching on an inducible "
+            "oncogene). Some site must declare the transition, with rate 0 if it happens only "
+            "under the drug."},
     {"drugs.*.effects[].max_induction", MS_T_NUMBER, MS_DIM_NONE, NONNEGATIVE,
      .doc = "For target factor: production induced at saturation, in factor level per day "
             "(for example stromal TNF-alpha induced by chemotherapy)."},
@@ -498,10 +522,12 @@ const ms_field ms_schema[] = {
     {"arms.*.lines[].regimen", MS_T_NAME, .flags = MS_REQUIRED, .ref = "regimens",
      .doc = "The regimen given."},
     {"arms.*.lines[].start", MS_T_ENUM, .flags = MS_REQUIRED,
-     .choices = "diagnosis|surgery|relapse|progression",
+     .choices = "diagnosis|surgery|relapse|progression|time_zero",
      .doc = "The clinical event the line starts from: diagnosis, surgery, the first relapse, "
             "or the first progression (RECIST 1.1, docs/clinic.md) detected after the "
-            "previous line started."},
+            "previous line started; or time_zero, the start of the simulation (an experiment's "
+            "schedule: `delay` is then the time from the first cell, or from an injection), "
+            "which assigns the arm at time 0."},
     {"arms.*.lines[].delay", MS_T_NUMBER, MS_DIM_TIME, NONNEGATIVE, .def = "0",
      .doc = "Time from that event to the first cycle."},
     {"arms.*.lines[].stop_after", MS_T_NUMBER, MS_DIM_TIME, POSITIVE,
@@ -675,9 +701,10 @@ char *metasim_schema_reference(void)
         "- State names are unique; `cycling` and `dormant` always exist.\n"
         "- A transition goes between two different states, and each pair appears once per site.\n"
         "- At most 64 loci.\n"
-        "- A modifier of division, death or shedding names no `from`/`to`; one of a transition\n"
-        "  names `from` and `to` (a transition declared at some site) and no `state`; one of\n"
-        "  homing names none of them.\n"
+        "- A modifier of division, death, shedding or drug_kill names no `from`/`to`; one of a\n"
+        "  transition names `from` and `to` (a transition declared at some site) and no `state`;\n"
+        "  one of homing names none of them; one of production names `of` (another factor than\n"
+        "  its own) and no `state`, `from` or `to`. Only production modifiers name `of`.\n"
         "- `clinic.scans` periods follow each other: each `until` is later than the one before.\n"
         "- Lymph flows only to regional sites, and their shares add up to at most 1.\n"
         "- A death effect names max_kill; division, transition and shedding effects name\n"

@@ -140,7 +140,8 @@ int ms_patient_init(ms_patient *p, const metasim_model_t *model)
                                                                  MS_NONE, 0.0, founder);
     uint32_t comp = lesion == MS_NONE
                         ? MS_NONE
-                        : ms_lesion_comp(&p->lesions[lesion], founder, MS_STATE_CYCLING);
+                        : ms_lesion_comp(&p->lesions[lesion], founder,
+                                         (uint32_t)model->initial_state);
     if (comp == MS_NONE) {
         ms_patient_free(p);
         return METASIM_E_NOMEM;
