@@ -84,8 +84,8 @@ void ms_engine_env(metasim_sim_t *s, const ms_lesion *l)
                     env->transition[j] *= x;
             continue;
         }
-        double *per_state = mod->target == MS_TARGET_DIVISION  ? env->division
-                            : mod->target == MS_TARGET_DEATH   ? env->death
+        double *per_state = mod->target == MS_TARGET_DIVISION   ? env->division
+                            : mod->target == MS_TARGET_DEATH    ? env->death
                             : mod->target == MS_TARGET_SHEDDING ? env->shedding
                                                                 : env->drug_kill;
         for (size_t k = 0; k < m->n_states; k++)

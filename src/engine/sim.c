@@ -71,9 +71,8 @@ int metasim_sim_create(const metasim_model_t *model, const metasim_sim_options_t
         return METASIM_E_ARG;
     }
     if (!s->rng || !s->blood || !s->conc || !s->env.division || !s->env.death ||
-        !s->env.transition || !s->env.shedding || !s->env.drug_kill || !s->gain ||
-        !s->weights || !s->colonisers ||
-        ms_patient_init(&s->p, model) != 0 || ms_engine_traits(s, 0) != 0) {
+        !s->env.transition || !s->env.shedding || !s->env.drug_kill || !s->gain || !s->weights ||
+        !s->colonisers || ms_patient_init(&s->p, model) != 0 || ms_engine_traits(s, 0) != 0) {
         metasim_sim_destroy(s);
         return METASIM_E_NOMEM;
     }
@@ -188,9 +187,12 @@ static double smallest_ec50(const metasim_model_t *m, size_t k)
     return ec50;
 }
 
+static int awaited(const metasim_sim_t *s, uint32_t lesion);
+
 /* The step's end: see the file comment. Factor levels that modulate rates may change by at
  * most step_bound (F + ec50) within a step, which bounds the relative change of their Hill
- * terms by about step_bound times the Hill coefficient. */
+ * terms by about step_bound times the Hill coefficient. Extinct lesions that no cell is on
+ * its way to are not stepped, so their frozen levels bound nothing. */
 static double step_end(metasim_sim_t *s, double t_max)
 {
     const metasim_model_t *m = s->model;
@@ -200,6 +202,8 @@ static double step_end(metasim_sim_t *s, double t_max)
         t1 = fmin(t1, ms_therapy_next(s, s->p.t));
     for (size_t i = 0; i < s->p.n_lesions; i++) {
         const ms_lesion *l = &s->p.lesions[i];
+        if (l->total == 0 && !awaited(s, (uint32_t)i))
+            continue;
         for (size_t k = 0; k < m->n_factors; k++) {
             double ec50 = smallest_ec50(m, k);
             double slope = fabs(ms_engine_factor_slope(s, l, k));

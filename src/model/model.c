@@ -271,11 +271,13 @@ static int build_modifiers(metasim_model_t *m, const ms_node *list)
                            "modifiers[%zu].of: '%s' is the modifier's own factor; a factor "
                            "cannot scale its own production",
                            i, get(n, "of")->text);
-            else if (get(n, "state") || get(n, "from") || get(n, "to"))
-                rule_error(m, get(n, "rate"),
-                           "modifiers[%zu].rate: production acts on the lesion's factor as a "
+            else if (get(n, "state") || get(n, "from") || get(n, "to")) {
+                const char *key = get(n, "state") ? "state" : get(n, "from") ? "from" : "to";
+                rule_error(m, get(n, key),
+                           "modifiers[%zu].%s: a production modifier acts on the factor as a "
                            "whole: no 'state', 'from' or 'to'",
-                           i);
+                           i, key);
+            }
         } else if (get(n, "of")) {
             rule_error(m, get(n, "of"), "modifiers[%zu].of: only production modifiers name 'of'",
                        i);
