@@ -362,51 +362,6 @@ bool ms_therapy_present(const metasim_sim_t *s, size_t d)
     return false;
 }
 
-/* The largest rate (/d) that effect `ef` changes per unit of its occupancy H: max_kill, or
- * max_block times the largest rate it blocks (a site's division, shedding or transition rate,
- * with the locus effects that raise division), plus an induced transition's max_rate. */
-static double rate_scale(const metasim_model_t *m, const ms_effect *ef)
-{
-    if (ef->target == MS_EFFECT_DEATH)
-        return ef->max;
-    double rate = 0, raise = 1;
-    for (size_t i = 0; i < m->n_sites; i++) {
-        const ms_site *site = &m->sites[i];
-        if (ef->site != m->n_sites && ef->site != i)
-            continue;
-        if (ef->target == MS_EFFECT_SHEDDING)
-            rate = fmax(rate, site->shedding);
-        for (size_t k = 0; ef->target == MS_EFFECT_DIVISION && k < m->n_states; k++)
-            if (ef->state == m->n_states || ef->state == k)
-                rate = fmax(rate, site->division[k]);
-        for (size_t j = 0; ef->target == MS_EFFECT_TRANSITION && j < site->n_transitions; j++)
-            if (site->transitions[j].from == ef->from && site->transitions[j].to == ef->to)
-                rate = fmax(rate, site->transitions[j].rate);
-    }
-    for (size_t k = 0; ef->target == MS_EFFECT_DIVISION && k < m->n_loci; k++)
-        raise *= fmax(1.0, m->loci[k].division_effect);
-    return ef->max * rate * raise + (ef->target == MS_EFFECT_TRANSITION ? ef->rate : 0);
-}
-
-/* The smallest EC50 of effect `ef` of drug d that any cell can have: the factors below 1 that
- * loci, states and gained chromosomes can give, all at once. */
-static double smallest_ec50(const metasim_model_t *m, size_t d, const ms_effect *ef)
-{
-    double shift = 1;
-    for (size_t k = 0; k < m->n_loci; k++)
-        shift *= fmin(1.0, m->loci[k].resistance[d]);
-    double state = 1;
-    for (size_t k = 0; ef->state_resistance && k < m->n_states; k++)
-        state = fmin(state, ef->state_resistance[k]);
-    shift *= state;
-    for (size_t c = 0; c < m->n_chromosomes; c++) {
-        double r = m->chromosomes[c].resistance ? m->chromosomes[c].resistance[d] : 1;
-        if (r < 1 && m->max_copies > m->chromosomes[c].copies)
-            shift *= pow(r, (double)(m->max_copies - m->chromosomes[c].copies));
-    }
-    return ef->ec50 * shift;
-}
-
 /* The largest change of occupancy between concentrations a and b over every EC50 from e_min up,
  * Hill coefficient h. H depends on log C - log EC50 only, so the change is largest for the EC50
  * at the geometric mean of a and b, or at e_min when that lies below it. */
@@ -437,9 +392,9 @@ static double effect_step(const metasim_sim_t *s, size_t d, double t, double tau
 {
     const metasim_model_t *m = s->model;
     const ms_drug *drug = &m->drugs[d];
+    double c[N_PROBES];
+    c[0] = concentration(s, d, t);
     for (int halvings = 0; halvings < 60; halvings++, tau *= 0.5) {
-        double c[N_PROBES];
-        c[0] = concentration(s, d, t);
         for (size_t q = 0; q < MS_DRUG_NODES; q++)
             c[q + 1] = concentration(s, d, t + node_at[q] * tau);
         c[N_PROBES - 1] = concentration(s, d, t + tau);
@@ -448,10 +403,10 @@ static double effect_step(const metasim_sim_t *s, size_t d, double t, double tau
             const ms_effect *ef = &drug->effects[k];
             if (ef->target == MS_EFFECT_FACTOR)
                 continue;
-            double e_min = smallest_ec50(m, d, ef), variation = 0;
+            double variation = 0;
             for (size_t p = 1; p < N_PROBES; p++)
-                variation += worst_change(c[p - 1], c[p], e_min, ef->hill);
-            change += rate_scale(m, ef) * variation;
+                variation += worst_change(c[p - 1], c[p], ef->ec50_floor, ef->hill);
+            change += ef->rate_scale * variation;
         }
         if (change * tau <= m->step_bound)
             break;

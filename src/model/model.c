@@ -541,6 +541,62 @@ static size_t drug_index(const metasim_model_t *m, const char *name)
     return m->n_drugs;
 }
 
+/* The largest rate (/d) that effect `ef` changes per unit of its occupancy H: max_kill, or
+ * max_block times the largest rate it blocks (a site's division, shedding or transition rate,
+ * with the locus effects that raise division), plus an induced transition's max_rate. */
+static double effect_rate_scale(const metasim_model_t *m, const ms_effect *ef)
+{
+    if (ef->target == MS_EFFECT_DEATH)
+        return ef->max;
+    double rate = 0, raise = 1;
+    for (size_t i = 0; i < m->n_sites; i++) {
+        const ms_site *site = &m->sites[i];
+        if (ef->site != m->n_sites && ef->site != i)
+            continue;
+        if (ef->target == MS_EFFECT_SHEDDING)
+            rate = fmax(rate, site->shedding);
+        for (size_t k = 0; ef->target == MS_EFFECT_DIVISION && k < m->n_states; k++)
+            if (ef->state == m->n_states || ef->state == k)
+                rate = fmax(rate, site->division[k]);
+        for (size_t j = 0; ef->target == MS_EFFECT_TRANSITION && j < site->n_transitions; j++)
+            if (site->transitions[j].from == ef->from && site->transitions[j].to == ef->to)
+                rate = fmax(rate, site->transitions[j].rate);
+    }
+    for (size_t k = 0; ef->target == MS_EFFECT_DIVISION && k < m->n_loci; k++)
+        raise *= fmax(1.0, m->loci[k].division_effect);
+    return ef->max * rate * raise + (ef->target == MS_EFFECT_TRANSITION ? ef->rate : 0);
+}
+
+/* The smallest EC50 of effect `ef` of drug d that any cell can have: the factors below 1 that
+ * loci, states and gained chromosomes can give, all at once. */
+static double effect_ec50_floor(const metasim_model_t *m, size_t d, const ms_effect *ef)
+{
+    double shift = 1;
+    for (size_t k = 0; k < m->n_loci; k++)
+        shift *= fmin(1.0, m->loci[k].resistance[d]);
+    double state = 1;
+    for (size_t k = 0; ef->state_resistance && k < m->n_states; k++)
+        state = fmin(state, ef->state_resistance[k]);
+    shift *= state;
+    for (size_t c = 0; c < m->n_chromosomes; c++) {
+        double r = m->chromosomes[c].resistance ? m->chromosomes[c].resistance[d] : 1;
+        if (r < 1 && m->max_copies > m->chromosomes[c].copies)
+            shift *= pow(r, (double)(m->max_copies - m->chromosomes[c].copies));
+    }
+    return ef->ec50 * shift;
+}
+
+/* Each effect's bounds for the drug step rule (therapy.c), once loci and karyotype are built. */
+static void bound_effects(metasim_model_t *m)
+{
+    for (size_t d = 0; d < m->n_drugs; d++)
+        for (size_t k = 0; k < m->drugs[d].n_effects; k++) {
+            ms_effect *ef = &m->drugs[d].effects[k];
+            ef->rate_scale = effect_rate_scale(m, ef);
+            ef->ec50_floor = effect_ec50_floor(m, d, ef);
+        }
+}
+
 static int build_regimens(metasim_model_t *m, const ms_node *regimens)
 {
     m->n_regimens = regimens ? regimens->count : 0;
@@ -761,6 +817,7 @@ static int build(metasim_model_t *m)
         (rc = build_regimens(m, get(root, "regimens"))) != 0 ||
         (rc = build_arms(m, get(root, "arms"))) != 0)
         return rc;
+    bound_effects(m);
     m->additive = num(get(root, "therapy"), "combination") == 1;
     const ms_node *trial = get(root, "trial");
     m->trial_patients = (uint64_t)num(trial, "patients");

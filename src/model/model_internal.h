@@ -99,6 +99,9 @@ typedef struct ms_effect {
     double max;       /* max_kill (/d) or max_block (fraction) */
     double induction; /* factor: induced production at saturation (level/d) */
     double rate;      /* transition: induced rate at saturation (/d) */
+    /* For the drug step rule (therapy.c): the largest rate (/d) the effect moves per unit of
+     * occupancy, and the smallest EC50 any cell can have (loci, states, gained copies). */
+    double rate_scale, ec50_floor;
     double ec50, hill;
     double *state_resistance; /* per state: factor on the EC50 */
 } ms_effect;
