@@ -61,6 +61,7 @@ struct ms_pk {
     double lambda[2], weight[2]; /* alpha (or k10), beta; their weights in the bolus response */
     pk_event *events;            /* sorted by time, distinct times */
     size_t n_events;
+    double quiet_from; /* d: the concentration stays below the drug's negligible level */
 };
 
 /* One dose's input to the schedule, before sorting and merging. */
@@ -175,6 +176,44 @@ static double area(const ms_pk *pk, pk_state x, double rate, double u)
     if (pk->two && x.peripheral > 0)
         sum += pk->k21 * x.peripheral * conv3(0, pk->lambda[1], pk->lambda[0], u);
     return sum;
+}
+
+/* The drug left in the body a time u >= 0 after the last event, over V1: a bound on every later
+ * concentration, since with no input the body only eliminates. */
+static double body_bound(const ms_pk *pk, double u)
+{
+    const pk_event *e = &pk->events[pk->n_events - 1];
+    pk_state x = advance(pk, e->x, 0, u);
+    return (x.gut + x.central + x.peripheral) / pk->v1;
+}
+
+/* The first time after the last event from which the concentration stays below c for ever,
+ * up to a relative 1e-9 of the time since the last event (INFINITY for c <= 0). The bound
+ * falls from the last event on, so a doubling search brackets it and bisection narrows it. */
+static double quiet_from(const ms_pk *pk, double c)
+{
+    if (pk->n_events == 0)
+        return -INFINITY;
+    if (!(c > 0) || pk->events[pk->n_events - 1].rate > 0)
+        return INFINITY;
+    double last = pk->events[pk->n_events - 1].t;
+    if (body_bound(pk, 0) <= c)
+        return last;
+    double lo = 0, hi = 1.0 / 1024;
+    while (body_bound(pk, hi) > c) {
+        lo = hi;
+        hi *= 2;
+        if (!isfinite(hi))
+            return INFINITY;
+    }
+    while (hi - lo > 1e-9 * hi) {
+        double mid = 0.5 * (lo + hi);
+        if (body_bound(pk, mid) > c)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return last + hi;
 }
 
 /* The number of events at or before t. */
@@ -397,6 +436,8 @@ int ms_pk_create(const ms_drug *drug, const ms_dose *doses, size_t n_doses, size
             e->rate = 0;
     }
 out:
+    if (rc == 0)
+        pk->quiet_from = quiet_from(pk, drug->negligible);
     free(in);
     if (rc != 0) {
         ms_pk_free(pk);
@@ -469,6 +510,11 @@ double ms_pk_next_event(const ms_pk *pk, double t)
         return NAN;
     size_t k = count_until(pk, t);
     return k < pk->n_events ? pk->events[k].t : INFINITY;
+}
+
+double ms_pk_quiet_from(const ms_pk *pk)
+{
+    return pk->quiet_from;
 }
 
 size_t ms_pk_events(const ms_pk *pk)

@@ -74,6 +74,12 @@ double ms_pk_concentration(const ms_pk *pk, double t);
  * 0 when one end is infinite and the other finite. */
 double ms_pk_mean(const ms_pk *pk, double t0, double t1);
 
+/* The time from which the concentration stays below the drug's `negligible` level (ms_drug)
+ * for ever: at the last dosing event or after it, found by bounding the concentration with all
+ * the drug left in the body over V1, which cannot grow without input. -INFINITY for an empty
+ * schedule; INFINITY when `negligible` is 0. */
+double ms_pk_quiet_from(const ms_pk *pk);
+
 /* The first dosing event strictly after t: a dose, or the end of an infusion; INFINITY when there
  * is none. The concentration is smooth between consecutive events. */
 double ms_pk_next_event(const ms_pk *pk, double t);

@@ -336,12 +336,21 @@ int ms_therapy_update(metasim_sim_t *s)
 static const double node_at[MS_DRUG_NODES] = {0.11270166537925831, 0.5, 0.88729833462074169};
 const double ms_drug_weight[MS_DRUG_NODES] = {5.0 / 18, 8.0 / 18, 5.0 / 18};
 
-/* The concentration of drug d at time t: the sum over segments (linear superposition). */
+/* Whether segment g's schedule of drug d can still have an effect at time t or later: a
+ * schedule whose drug has decayed below the negligible level (ms_drug) for good is dropped, so
+ * that years of follow-up after the last dose do not compute drug effects at every step. */
+static bool acting(const ms_segment *g, size_t d, double t)
+{
+    return g->pk[d] && t < ms_pk_quiet_from(g->pk[d]);
+}
+
+/* The concentration of drug d at time t that can act: the sum over segments (linear
+ * superposition) of those still acting. */
 static double concentration(const metasim_sim_t *s, size_t d, double t)
 {
     double c = 0;
     for (size_t i = 0; i < s->n_segs; i++)
-        if (s->segs[i].pk[d])
+        if (acting(&s->segs[i], d, t))
             c += ms_pk_concentration(s->segs[i].pk[d], t);
     return c;
 }
@@ -436,7 +445,7 @@ double ms_therapy_next(const metasim_sim_t *s, double t)
         double smooth = lines_next;
         bool any = false;
         for (size_t i = 0; i < s->n_segs; i++)
-            if (s->segs[i].pk[d]) {
+            if (acting(&s->segs[i], d, t)) {
                 any = true;
                 smooth = fmin(smooth, ms_pk_next_event(s->segs[i].pk[d], t));
             }

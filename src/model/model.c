@@ -586,15 +586,34 @@ static double effect_ec50_floor(const metasim_model_t *m, size_t d, const ms_eff
     return ef->ec50 * shift;
 }
 
-/* Each effect's bounds for the drug step rule (therapy.c), once loci and karyotype are built. */
+/* The concentration below which effect `ef` moves its rate, or its factor's production, by
+ * less than MS_DRUG_NEGLIGIBLE for every cell: H(C) <= (C / EC50)^h, so EC50 (eps / scale)^(1/h)
+ * with the smallest EC50 a cell can have. INFINITY for an effect that moves nothing. */
+static double effect_negligible(const ms_effect *ef)
+{
+    double scale = ef->target == MS_EFFECT_FACTOR ? fmax(ef->induction, ef->max) : ef->rate_scale;
+    if (!(scale > 0))
+        return INFINITY;
+    return ef->ec50_floor * pow(MS_DRUG_NEGLIGIBLE / scale, 1.0 / ef->hill);
+}
+
+/* Each effect's bounds for the drug step rule (therapy.c), once loci and karyotype are built,
+ * and each drug's negligible concentration. */
 static void bound_effects(metasim_model_t *m)
 {
-    for (size_t d = 0; d < m->n_drugs; d++)
-        for (size_t k = 0; k < m->drugs[d].n_effects; k++) {
-            ms_effect *ef = &m->drugs[d].effects[k];
+    for (size_t d = 0; d < m->n_drugs; d++) {
+        ms_drug *drug = &m->drugs[d];
+        drug->negligible = INFINITY;
+        for (size_t k = 0; k < drug->n_effects; k++) {
+            ms_effect *ef = &drug->effects[k];
             ef->rate_scale = effect_rate_scale(m, ef);
             ef->ec50_floor = effect_ec50_floor(m, d, ef);
+            drug->negligible = fmin(drug->negligible, effect_negligible(ef));
         }
+        /* A drug without effects matters only through its reported concentration. */
+        if (isinf(drug->negligible))
+            drug->negligible = 0;
+    }
 }
 
 static int build_regimens(metasim_model_t *m, const ms_node *regimens)

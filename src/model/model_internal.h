@@ -116,7 +116,15 @@ typedef struct ms_drug {
     double peripheral_volume, clearance_q; /* L, L/d; 0 unless two compartments */
     ms_effect *effects;
     size_t n_effects;
+    /* mg/L: below this concentration no effect moves a rate (or a factor's production) by
+     * MS_DRUG_NEGLIGIBLE or more, for any cell; 0 when not computed. */
+    double negligible;
 } ms_drug;
+
+/* /d: a drug effect smaller than this is treated as absent (therapy.c), so that a drug decaying
+ * for years after its last dose does not keep its effects computed at every step. Over 100 years
+ * it moves fewer than 4e-15 expected events per cell. */
+#define MS_DRUG_NEGLIGIBLE 1e-30
 
 typedef enum ms_dose_basis { MS_DOSE_FLAT, MS_DOSE_PER_KG, MS_DOSE_PER_M2 } ms_dose_basis;
 

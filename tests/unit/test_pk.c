@@ -495,6 +495,59 @@ START_TEST(test_empty_schedule)
 }
 END_TEST
 
+/* The time from which a schedule's concentration stays below the drug's negligible level: exact
+ * for one compartment (the body holds only the central amount, so the bound is the
+ * concentration), and for two compartments and oral dosing never early (the concentration is
+ * below the level at and after it) and no later than where the whole body's drug reaches it. */
+START_TEST(test_quiet_from)
+{
+    const double half = 0.5, v = 10, c = 1e-20;
+    ms_drug d = one_compartment(half, v);
+    d.negligible = c;
+    ms_dose bolus = {.drug = 0, .amount = 100, .start = 1, .interval = 2, .additional = 3};
+    ms_pk *pk = make(&d, &bolus, 1, 10);
+    double last = 10 + 1 + 3 * 2,
+           want = last + log(ms_pk_concentration(pk, last) / c) * half / log(2.0);
+    double worst = 0;
+    near(ms_pk_quiet_from(pk), want, 1e-8, &worst, "one compartment");
+    ms_pk_free(pk);
+
+    /* Below the level already at the last dose: quiet from there. */
+    d.negligible = 1e3;
+    pk = make(&d, &bolus, 1, 10);
+    ck_assert_double_eq(ms_pk_quiet_from(pk), last);
+    ms_pk_free(pk);
+
+    ms_drug forms[2] = {two_compartment(0.3, 12, 30, 20),
+                        oral(two_compartment(2, 12, 300, 20), 3, 0.6)};
+    for (size_t i = 0; i < 2; i++) {
+        forms[i].negligible = c;
+        ms_dose infusion = {
+            .drug = 0, .amount = 500, .interval = 21, .additional = 3, .infusion = i ? 0 : 0.1};
+        pk = make(&forms[i], &infusion, 1, 0);
+        double q = ms_pk_quiet_from(pk);
+        ck_assert(isfinite(q) && q > 63);
+        for (double u = 0; u <= 1000; u += 0.25)
+            ck_assert_msg(ms_pk_concentration(pk, q + u) <= c, "form %zu: C(%g) above the level", i,
+                          q + u);
+        /* Not late: a little earlier the body still holds more than V1 c. */
+        ck_assert(ms_pk_concentration(pk, q) > 1e-3 * c);
+        ms_pk_free(pk);
+    }
+
+    /* No level: never quiet; no doses: quiet from the start. */
+    d.negligible = 0;
+    pk = make(&d, &bolus, 1, 0);
+    ck_assert(isinf(ms_pk_quiet_from(pk)) && ms_pk_quiet_from(pk) > 0);
+    ms_pk_free(pk);
+    d.negligible = c;
+    pk = make(&d, NULL, 0, 0);
+    ck_assert(isinf(ms_pk_quiet_from(pk)) && ms_pk_quiet_from(pk) < 0);
+    ms_pk_free(pk);
+    report("quiet from", worst);
+}
+END_TEST
+
 static int create_fails(const ms_drug *d, const ms_dose *doses, size_t n, const char *needle)
 {
     ms_strbuf why = {0};
@@ -548,6 +601,7 @@ Suite *suite(void)
     tcase_add_test(tc, test_mean);
     tcase_add_test(tc, test_next_event);
     tcase_add_test(tc, test_empty_schedule);
+    tcase_add_test(tc, test_quiet_from);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
     return s;
