@@ -60,6 +60,14 @@ uint64_t ms_bd_sample(gsl_rng *rng, uint64_t n0, double b, double d, double t)
     if (n0 == 0 || !(t > 0))
         return n0;
     const ms_bd_law law = ms_bd_law_at(b, d, t);
+    return ms_bd_sample_law(rng, n0, &law);
+}
+
+uint64_t ms_bd_sample_law(gsl_rng *rng, uint64_t n0, const ms_bd_law *l)
+{
+    if (n0 == 0)
+        return 0;
+    const ms_bd_law law = *l;
     /* Surviving lineages, S ~ Binomial(n0, 1 - alpha). Whichever of alpha and 1 - alpha is at
      * most 1/2 is passed to the sampler, so it never has to form the other by subtraction. */
     const uint64_t s = law.alpha <= 0.5 ? n0 - ms_ran_binomial64(rng, law.alpha, n0)

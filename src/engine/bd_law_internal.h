@@ -42,6 +42,11 @@ ms_bd_law ms_bd_law_at(double b, double d, double t);
  * UINT64_MAX. t = 0 or n0 = 0 returns n0 without drawing. Constant expected time. */
 uint64_t ms_bd_sample(gsl_rng *r, uint64_t n0, double b, double d, double t);
 
+/* The same draw from a given one-cell law: S ~ Binomial(n0, 1 - alpha) surviving lineages and
+ * N = S + NegBin(S, 1 - beta). ms_bd_sample() is this with ms_bd_law_at(b, d, t); a caller may
+ * pass a law that mixes several times (step.c groups arrivals so). n0 = 0 returns 0. */
+uint64_t ms_bd_sample_law(gsl_rng *r, uint64_t n0, const ms_bd_law *law);
+
 /* E N(t) = n0 e^(rt). */
 double ms_bd_mean(uint64_t n0, double b, double d, double t);
 
