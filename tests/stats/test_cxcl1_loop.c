@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "metasim/metasim.h"
+#include "sign_test.h"
 #include "unit_test.h"
 
 enum { COHORT = 400, ARMS = 3 };
@@ -53,12 +54,6 @@ static int is_lung(const metasim_sim_t *s, size_t lesion, metasim_lesion_info_t 
 {
     ck_assert_int_eq(metasim_sim_lesion_info(s, lesion, info), 0);
     return strcmp(info->site, "lung") == 0;
-}
-
-/* One-sided exact sign test: P(X >= wins) for X ~ Binomial(wins + losses, 1/2). */
-static double sign_test(unsigned wins, unsigned losses)
-{
-    return wins ? gsl_cdf_binomial_Q(wins - 1, 0.5, wins + losses) : 1.0;
 }
 
 START_TEST(test_cxcl1_loop)

@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "metasim/metasim.h"
+#include "sign_test.h"
 #include "unit_test.h"
 
 enum { MICE = 400, ARMS = 4, VEHICLE = 0, INHIBITOR = 1, PACLITAXEL = 2, COMBINATION = 3 };
@@ -52,12 +53,6 @@ enum { MICE = 400, ARMS = 4, VEHICLE = 0, INHIBITOR = 1, PACLITAXEL = 2, COMBINA
 #define EARLY 14.0    /* d after diagnosis: three doses of paclitaxel given */
 #define ENDPOINT 35.0 /* d after diagnosis: the end of treatment, when the mice are examined */
 #define MET_CELLS 1e3
-
-/* One-sided exact sign test: P(X >= wins) for X ~ Binomial(wins + losses, 1/2). */
-static double sign_test(unsigned wins, unsigned losses)
-{
-    return wins ? gsl_cdf_binomial_Q(wins - 1, 0.5, wins + losses) : 1.0;
-}
 
 /* A pair of counters for a sign test: `wins` when the claimed direction holds. */
 typedef struct {
