@@ -10,16 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "metasim/metasim.h"
 #include "unit_test.h"
-
-static metasim_model_t *load(const char *yaml)
-{
-    metasim_model_t *m = NULL;
-    int rc = metasim_model_load_string("t.yaml", yaml, strlen(yaml), &m);
-    ck_assert_msg(rc == 0, "%s", metasim_model_errmsg(m));
-    return m;
-}
 
 static void report(const char *what, double observed, double expected, double tol)
 {
@@ -36,10 +29,10 @@ static void report(const char *what, double observed, double expected, double to
  */
 START_TEST(test_ctc_immigration_death)
 {
-    metasim_model_t *m = load("scenario: {name: ctc}\ntime: {horizon: 10}\n"
-                              "sites: {t: {shedding: 0.01 /d, division: {cycling: 0.01 /d}}}\n"
-                              "circulation: {half_life: 2 h, blood_volume: 5 L}\n"
-                              "primary: {site: t, initial_cells: 1e8}\n");
+    metasim_model_t *m = load_yaml("scenario: {name: ctc}\ntime: {horizon: 10}\n"
+                                   "sites: {t: {shedding: 0.01 /d, division: {cycling: 0.01 /d}}}\n"
+                                   "circulation: {half_life: 2 h, blood_volume: 5 L}\n"
+                                   "primary: {site: t, initial_cells: 1e8}\n");
     const double eta = 0.01, n0 = 1e8, k = log(2.0) / (2.0 / 24), t = 0.75;
     const double want = eta * n0 * -expm1(-k * t) / k;
     const int runs = 10;
@@ -112,14 +105,15 @@ static double alive_density(double u, void *p)
  */
 START_TEST(test_metastases_poisson)
 {
-    metasim_model_t *m = load("scenario: {name: mets}\ntime: {horizon: 100}\n"
-                              "sites:\n"
-                              "  p: {shedding: 0.01 /d, division: {cycling: 0.3}, death: "
-                              "{cycling: 0.1}}\n"
-                              "  m: {blood_flow: 50 %, colonisation: 1e-3, division: {cycling: "
-                              "0.5}, death: {cycling: 0.3}}\n"
-                              "circulation: {survival: 0.1}\n"
-                              "primary: {site: p, initial_cells: 1e5}\n");
+    metasim_model_t *m =
+        load_yaml("scenario: {name: mets}\ntime: {horizon: 100}\n"
+                  "sites:\n"
+                  "  p: {shedding: 0.01 /d, division: {cycling: 0.3}, death: "
+                  "{cycling: 0.1}}\n"
+                  "  m: {blood_flow: 50 %, colonisation: 1e-3, division: {cycling: "
+                  "0.5}, death: {cycling: 0.3}}\n"
+                  "circulation: {survival: 0.1}\n"
+                  "primary: {site: p, initial_cells: 1e5}\n");
     const double eta = 0.01, s = 0.1, c = 1e-3, n0 = 1e5, r = 0.3 - 0.1 - eta, T = 10;
     const double want_founded = eta * s * c * n0 * expm1(r * T) / r;
     survival_args a = {r, 0.5, 0.3, T};

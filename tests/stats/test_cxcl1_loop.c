@@ -32,14 +32,13 @@
  * comments say which); the cohort, seed, thresholds and levels were set before this test's
  * figures were read. The figures are printed for the study page.
  */
-#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "metasim/metasim.h"
-#include "sign_test.h"
+#include "study.h"
 #include "unit_test.h"
 
 enum { COHORT = 400, ARMS = 3 };
@@ -58,17 +57,10 @@ static int is_lung(const metasim_sim_t *s, size_t lesion, metasim_lesion_info_t 
 
 START_TEST(test_cxcl1_loop)
 {
-    metasim_model_t *m = NULL;
-    ck_assert_int_eq(metasim_model_load_builtin("cxcl1_breast_lung", &m), 0);
-    unsigned long long seed = 0;
-    ck_assert(metasim_model_seed(m, &seed));
-    double horizon = metasim_model_horizon(m);
     const char *names[ARMS] = {"surgery_alone", "chemotherapy", "chemotherapy_cxcr2i"};
     unsigned arms[ARMS];
-    for (int a = 0; a < ARMS; a++) {
-        arms[a] = metasim_model_arm(m, names[a]);
-        ck_assert_uint_gt(arms[a], 0);
-    }
+    unsigned long long seed = 0;
+    metasim_model_t *m = study_open("cxcl1_breast_lung", ARMS, names, arms, &seed);
     size_t myeloid = 2, gain_bit = 0; /* factor and locus indices in the scenario */
     ck_assert_str_eq(metasim_model_locus_name(m, gain_bit), "cxcl1_gain");
 
@@ -76,21 +68,14 @@ START_TEST(test_cxcl1_loop)
     double diag_sum = 0, shrink[ARMS] = {0}, mets[ARMS] = {0};
     int with_mets[ARMS] = {0};
     unsigned smaller = 0, larger = 0, fewer = 0, more = 0, raised = 0, lowered = 0;
-    double sum_a = 0, sum_e = 0, sum_v = 0; /* CMH */
-    double founded[2] = {0, 0}, grew[2] = {0, 0};
+    cmh_t cmh = {0};
     double *early = NULL;
     size_t cap_early = 0;
     unsigned p;
     for (p = 0; n < COHORT && p < 10 * COHORT; p++) {
-        metasim_sim_options_t o = {.seed = seed, .patient = p, .stop_at_treatment = 1};
-        metasim_sim_t *s = NULL;
-        ck_assert_int_eq(metasim_sim_create(m, &o, &s), 0);
-        int rc = metasim_sim_run(s, horizon, 0);
-        ck_assert_int_gt(rc, 0);
-        if (rc != METASIM_STOP_TREATMENT) {
-            metasim_sim_destroy(s);
+        metasim_sim_t *s = study_treated(m, seed, p, NULL);
+        if (!s)
             continue;
-        }
         double t0 = metasim_sim_time(s), primary0 = 0, primary[ARMS];
         size_t lesions0 = metasim_sim_lesions(s);
         metasim_lesion_info_t info;
@@ -125,17 +110,8 @@ START_TEST(test_cxcl1_loop)
                     table[clone.loci >> gain_bit & 1][big] += 1;
                 }
             }
-            if (a == 0) {
-                double n1 = table[1][0] + table[1][1], n0 = table[0][0] + table[0][1];
-                double m1 = table[0][1] + table[1][1], all = n0 + n1;
-                founded[0] += n0, founded[1] += n1;
-                grew[0] += table[0][1], grew[1] += table[1][1];
-                if (all > 1) {
-                    sum_a += table[1][1];
-                    sum_e += n1 * m1 / all;
-                    sum_v += n1 * n0 * m1 * (all - m1) / (all * all * (all - 1));
-                }
-            }
+            if (a == 0)
+                cmh_add(&cmh, table);
             metasim_sim_destroy(arm);
         }
         for (size_t i = 1; i < lesions0; i++) {
@@ -161,7 +137,7 @@ START_TEST(test_cxcl1_loop)
     ck_assert_int_eq(n, COHORT);
 
     double pa = sign_test(smaller, larger), pb = sign_test(fewer, more);
-    double z = (sum_a - sum_e - 0.5) / sqrt(sum_v), pc = gsl_cdf_ugaussian_Q(z);
+    double z, pc = cmh_p(&cmh, &z);
     double pd = sign_test(raised, lowered);
     printf("cxcl1_breast_lung, seed %llu: %d patients diagnosed (of %u), at %.2f y after the "
            "first cell on average\n",
@@ -179,8 +155,9 @@ START_TEST(test_cxcl1_loop)
     printf("  (c) surgery alone, lung lesions growing to metastases: %.0f of %.0f founded by "
            "cxcl1_gain cells (%.2f %%), %.0f of %.0f by others (%.2f %%); CMH over patients "
            "%.0f observed, %.1f expected, SE %.2f, z = %.2f, p = %.3g\n",
-           grew[1], founded[1], 100 * grew[1] / founded[1], grew[0], founded[0],
-           100 * grew[0] / founded[0], sum_a, sum_e, sqrt(sum_v), z, pc);
+           cmh.grew[1], cmh.founded[1], 100 * cmh.grew[1] / cmh.founded[1], cmh.grew[0],
+           cmh.founded[0], 100 * cmh.grew[0] / cmh.founded[0], cmh.observed, cmh.expected,
+           sqrt(cmh.variance), z, pc);
     printf("  (d) lung lesions of >= %.0f cells at diagnosis, myeloid level 3 d later higher "
            "under AC than under surgery alone in %u, lower in %u: sign test p = %.3g\n",
            SMALLEST, raised, lowered, pd);

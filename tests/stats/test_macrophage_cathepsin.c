@@ -39,13 +39,12 @@
  * and levels were set before this test's figures were read. The figures are printed for the
  * study page.
  */
-#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "metasim/metasim.h"
-#include "sign_test.h"
+#include "study.h"
 #include "unit_test.h"
 
 enum { MICE = 400, ARMS = 4, VEHICLE = 0, INHIBITOR = 1, PACLITAXEL = 2, COMBINATION = 3 };
@@ -53,17 +52,6 @@ enum { MICE = 400, ARMS = 4, VEHICLE = 0, INHIBITOR = 1, PACLITAXEL = 2, COMBINA
 #define EARLY 14.0    /* d after diagnosis: three doses of paclitaxel given */
 #define ENDPOINT 35.0 /* d after diagnosis: the end of treatment, when the mice are examined */
 #define MET_CELLS 1e3
-
-/* A pair of counters for a sign test: `wins` when the claimed direction holds. */
-typedef struct {
-    unsigned wins, losses;
-} tally_t;
-
-static void count(tally_t *t, double claimed, double other)
-{
-    t->wins += claimed < other;
-    t->losses += claimed > other;
-}
 
 typedef struct {
     double shed, primary, mets, burden, tam, cathepsin;
@@ -98,17 +86,10 @@ static void run_arm(const metasim_sim_t *s, unsigned arm, double t0, unsigned lo
 
 START_TEST(test_macrophage_cathepsin)
 {
-    metasim_model_t *m = NULL;
-    ck_assert_int_eq(metasim_model_load_builtin("macrophage_cathepsin_breast", &m), 0);
-    unsigned long long seed = 0;
-    ck_assert(metasim_model_seed(m, &seed));
-    double horizon = metasim_model_horizon(m);
     const char *names[ARMS] = {"vehicle", "inhibitor", "paclitaxel", "combination"};
     unsigned arms[ARMS];
-    for (int a = 0; a < ARMS; a++) {
-        arms[a] = metasim_model_arm(m, names[a]);
-        ck_assert_uint_gt(arms[a], 0);
-    }
+    unsigned long long seed = 0;
+    metasim_model_t *m = study_open("macrophage_cathepsin_breast", ARMS, names, arms, &seed);
 
     int n = 0;
     double diag_sum = 0, primary0_sum = 0;
@@ -118,15 +99,9 @@ START_TEST(test_macrophage_cathepsin)
     tally_t ta = {0}, tb = {0}, tc = {0}, td = {0}, te = {0}, tf = {0}, tg = {0};
     unsigned p;
     for (p = 0; n < MICE && p < 10 * MICE; p++) {
-        metasim_sim_options_t o = {.seed = seed, .patient = p, .stop_at_treatment = 1};
-        metasim_sim_t *s = NULL;
-        ck_assert_int_eq(metasim_sim_create(m, &o, &s), 0);
-        int rc = metasim_sim_run(s, horizon, 0);
-        ck_assert_int_gt(rc, 0);
-        if (rc != METASIM_STOP_TREATMENT) {
-            metasim_sim_destroy(s);
+        metasim_sim_t *s = study_treated(m, seed, p, NULL);
+        if (!s)
             continue;
-        }
         double t0 = metasim_sim_time(s);
         metasim_counts_t counts;
         ck_assert_int_eq(metasim_sim_counts(s, &counts), 0);
@@ -140,17 +115,17 @@ START_TEST(test_macrophage_cathepsin)
         }
         metasim_sim_destroy(s);
 
-        count(&ta, y[INHIBITOR].shed, y[VEHICLE].shed);
-        count(&tb, y[INHIBITOR].mets, y[VEHICLE].mets);
-        count(&tc, y[COMBINATION].primary, y[PACLITAXEL].primary);
-        count(&td, y[COMBINATION].burden, y[PACLITAXEL].burden);
-        count(&te, log(y[COMBINATION].shed / y[PACLITAXEL].shed),
-              log(y[INHIBITOR].shed / y[VEHICLE].shed));
+        tally_count(&ta, y[INHIBITOR].shed, y[VEHICLE].shed);
+        tally_count(&tb, y[INHIBITOR].mets, y[VEHICLE].mets);
+        tally_count(&tc, y[COMBINATION].primary, y[PACLITAXEL].primary);
+        tally_count(&td, y[COMBINATION].burden, y[PACLITAXEL].burden);
+        tally_count(&te, log(y[COMBINATION].shed / y[PACLITAXEL].shed),
+                    log(y[INHIBITOR].shed / y[VEHICLE].shed));
         double l[ARMS];
         for (int a = 0; a < ARMS; a++)
             l[a] = log1p(y[a].burden);
-        count(&tf, l[COMBINATION] - l[PACLITAXEL], l[INHIBITOR] - l[VEHICLE]);
-        count(&tg, y[VEHICLE].tam, y[PACLITAXEL].tam); /* claimed: vehicle's is lower */
+        tally_count(&tf, l[COMBINATION] - l[PACLITAXEL], l[INHIBITOR] - l[VEHICLE]);
+        tally_count(&tg, y[VEHICLE].tam, y[PACLITAXEL].tam); /* claimed: vehicle's is lower */
 
         n++;
         diag_sum += t0;
@@ -177,10 +152,7 @@ START_TEST(test_macrophage_cathepsin)
                "burden, mean log10(1 + cells) %.2f\n",
                names[a], EARLY, tam[a] / n, cathepsin[a] / n, ENDPOINT, pow(10, log_shed[a] / n),
                shrink[a] / n, MET_CELLS, mets[a] / n, with_mets[a], log_burden[a] / n);
-    const struct {
-        const char *what;
-        tally_t t;
-    } claims[] = {
+    const claim_t claims[] = {
         {"(a) fewer cells shed under the inhibitor than under vehicle", ta},
         {"(b) fewer lung metastases under the inhibitor than under vehicle", tb},
         {"(c) smaller primary under the combination than under paclitaxel", tc},
@@ -189,15 +161,7 @@ START_TEST(test_macrophage_cathepsin)
         {"(f) the inhibitor's reduction of lung burden larger with paclitaxel", tf},
         {"(g) more primary macrophages under paclitaxel than under vehicle", tg},
     };
-    double pv[7];
-    for (int c = 0; c < 7; c++) {
-        pv[c] = sign_test(claims[c].t.wins, claims[c].t.losses);
-        printf("  %s: in %u mice, the other way in %u: sign test p = %.3g\n", claims[c].what,
-               claims[c].t.wins, claims[c].t.losses, pv[c]);
-    }
-    fflush(stdout);
-    for (int c = 0; c < 7; c++)
-        ck_assert_msg(pv[c] < LEVEL, "%s: p = %g", claims[c].what, pv[c]);
+    claims_check(claims, 7, LEVEL);
     metasim_model_destroy(m);
 }
 END_TEST

@@ -4,24 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "metasim/metasim.h"
 #include "unit_test.h"
-
-static metasim_model_t *load(const char *yaml)
-{
-    metasim_model_t *m = NULL;
-    int rc = metasim_model_load_string("c.yaml", yaml, strlen(yaml), &m);
-    ck_assert_msg(rc == 0, "%s", metasim_model_errmsg(m));
-    return m;
-}
-
-static metasim_sim_t *start(const metasim_model_t *m, unsigned patient)
-{
-    metasim_sim_options_t o = {.seed = 31, .patient = patient, .verify = 1};
-    metasim_sim_t *s = NULL;
-    ck_assert_int_eq(metasim_sim_create(m, &o, &s), 0);
-    return s;
-}
 
 static int on_surgery(void *user, const metasim_event_t *e)
 {
@@ -34,12 +19,12 @@ static int on_surgery(void *user, const metasim_event_t *e)
 START_TEST(test_no_spread_no_relapse)
 {
     metasim_model_t *m =
-        load("scenario: {name: c}\ntime: {horizon: 2 y}\n"
-             "sites: {p: {division: {cycling: 1}, death: {cycling: 0.1}}}\n"
-             "primary: {site: p, initial_cells: 1000, detection_cells: 1e6}\n"
-             "clinic: {surgery: {delay: 1 w}, scans: [{every: 30 d, until: 1 y}]}\n");
+        load_yaml("scenario: {name: c}\ntime: {horizon: 2 y}\n"
+                  "sites: {p: {division: {cycling: 1}, death: {cycling: 0.1}}}\n"
+                  "primary: {site: p, initial_cells: 1000, detection_cells: 1e6}\n"
+                  "clinic: {surgery: {delay: 1 w}, scans: [{every: 30 d, until: 1 y}]}\n");
     for (unsigned patient = 0; patient < 5; patient++) {
-        metasim_sim_t *s = start(m, patient);
+        metasim_sim_t *s = start_sim(m, 31, patient);
         /* To the horizon: surgery removes every cell, and nothing comes back. */
         metasim_sim_run(s, 730.5, 0);
         metasim_clinical_t c;
@@ -83,15 +68,15 @@ START_TEST(test_local_recurrence_by_self_seeding)
     /* About ten metastases at m by surgery (2e6 cells shed, half to m, colonisation 1e-5);
      * they shed in turn, and half of what they shed reaches the primary's site. */
     metasim_model_t *m =
-        load("scenario: {name: c}\ntime: {horizon: 150 d}\n"
-             "sites:\n"
-             "  p: {blood_flow: 0.5, colonisation: 1e-5, shedding: 0.01,"
-             " division: {cycling: 0.3}, death: {cycling: 0.1}}\n"
-             "  m: {blood_flow: 0.5, colonisation: 1e-5, shedding: 0.01,"
-             " division: {cycling: 0.3}, death: {cycling: 0.1}}\n"
-             "primary: {site: p, initial_cells: 1e4, detection_cells: 1e7}\n"
-             "clinic: {surgery: {delay: 1 w}, scans: [{every: 30 d, until: 1 y}]}\n");
-    metasim_sim_t *s = start(m, 0);
+        load_yaml("scenario: {name: c}\ntime: {horizon: 150 d}\n"
+                  "sites:\n"
+                  "  p: {blood_flow: 0.5, colonisation: 1e-5, shedding: 0.01,"
+                  " division: {cycling: 0.3}, death: {cycling: 0.1}}\n"
+                  "  m: {blood_flow: 0.5, colonisation: 1e-5, shedding: 0.01,"
+                  " division: {cycling: 0.3}, death: {cycling: 0.1}}\n"
+                  "primary: {site: p, initial_cells: 1e4, detection_cells: 1e7}\n"
+                  "clinic: {surgery: {delay: 1 w}, scans: [{every: 30 d, until: 1 y}]}\n");
+    metasim_sim_t *s = start_sim(m, 31, 0);
     metasim_sim_run(s, 150, 0);
     metasim_clinical_t c;
     metasim_sim_clinical(s, &c);
@@ -133,8 +118,8 @@ START_TEST(test_nodal_stage)
     const char *yamls[] = {NODES_YAML("0"), NODES_YAML("0.01")};
     const int want[] = {0, 3};
     for (int i = 0; i < 2; i++) {
-        metasim_model_t *m = load(yamls[i]);
-        metasim_sim_t *s = start(m, 0);
+        metasim_model_t *m = load_yaml(yamls[i]);
+        metasim_sim_t *s = start_sim(m, 31, 0);
         metasim_sim_run(s, 30, 0);
         metasim_clinical_t c;
         metasim_sim_clinical(s, &c);
@@ -155,11 +140,11 @@ END_TEST
 
 START_TEST(test_death_at_lethal_burden)
 {
-    metasim_model_t *m = load("scenario: {name: c}\ntime: {horizon: 1 y}\n"
-                              "sites: {p: {division: {cycling: 1}, death: {cycling: 0.1}}}\n"
-                              "primary: {site: p, initial_cells: 100}\n"
-                              "clinic: {lethal_cells: 1e5}\n");
-    metasim_sim_t *s = start(m, 2);
+    metasim_model_t *m = load_yaml("scenario: {name: c}\ntime: {horizon: 1 y}\n"
+                                   "sites: {p: {division: {cycling: 1}, death: {cycling: 0.1}}}\n"
+                                   "primary: {site: p, initial_cells: 100}\n"
+                                   "clinic: {lethal_cells: 1e5}\n");
+    metasim_sim_t *s = start_sim(m, 31, 2);
     ck_assert_int_eq(metasim_sim_run(s, 365.25, 0), METASIM_STOP_DEATH);
     metasim_clinical_t c;
     metasim_sim_clinical(s, &c);

@@ -5,35 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fixture.h"
 #include "metasim/metasim.h"
 #include "unit_test.h"
-
-static metasim_model_t *load(const char *yaml)
-{
-    metasim_model_t *m = NULL;
-    int rc = metasim_model_load_string("t.yaml", yaml, strlen(yaml), &m);
-    ck_assert_msg(rc == 0, "%s", metasim_model_errmsg(m));
-    return m;
-}
-
-static metasim_sim_t *start(const metasim_model_t *m, unsigned long long seed, unsigned patient)
-{
-    metasim_sim_options_t o = {.seed = seed, .patient = patient, .verify = 1};
-    metasim_sim_t *s = NULL;
-    ck_assert_int_eq(metasim_sim_create(m, &o, &s), 0);
-    return s;
-}
 
 /* Cells that neither divide nor die produce a factor at a constant rate, so its level follows
  * F(t) = F0 e^{-kt} + (s + p N)(1 - e^{-kt}) / k exactly, whatever the steps. */
 START_TEST(test_factor_closed_form)
 {
-    metasim_model_t *m = load("scenario: {name: f}\ntime: {horizon: 10}\n"
-                              "sites: {t: {}}\nprimary: {site: t, initial_cells: 1000}\n"
-                              "factors: {il8: {decay: 0.5 /d, source: 2 /d, initial: 7,"
-                              " production: {cycling: 0.01 /d}}}\n"
-                              "engine: {max_step: 0.37 d}\n");
-    metasim_sim_t *s = start(m, 1, 0);
+    metasim_model_t *m = load_yaml("scenario: {name: f}\ntime: {horizon: 10}\n"
+                                   "sites: {t: {}}\nprimary: {site: t, initial_cells: 1000}\n"
+                                   "factors: {il8: {decay: 0.5 /d, source: 2 /d, initial: 7,"
+                                   " production: {cycling: 0.01 /d}}}\n"
+                                   "engine: {max_step: 0.37 d}\n");
+    metasim_sim_t *s = start_sim(m, 1, 0);
     const double times[] = {0.5, 3, 10};
     for (int i = 0; i < 3; i++) {
         ck_assert_int_eq(metasim_sim_run(s, times[i], 0), METASIM_STOP_TIME);
@@ -62,8 +47,8 @@ START_TEST(test_modifier_blocks_death)
                  "factors: {s100: {decay: 0, initial: %s}}\n"
                  "modifiers: [{factor: s100, rate: death, max_effect: 0, ec50: 1e-9, hill: 4}]\n",
                  saturated ? "1e6" : "0");
-        metasim_model_t *m = load(yaml);
-        metasim_sim_t *s = start(m, 3, 0);
+        metasim_model_t *m = load_yaml(yaml);
+        metasim_sim_t *s = start_sim(m, 3, 0);
         metasim_sim_run(s, 10, 0);
         if (saturated)
             ck_assert_double_eq(metasim_sim_cells(s), 100);
@@ -83,10 +68,10 @@ static const char growth[] = "scenario: {name: g}\ntime: {horizon: 100}\n"
 
 START_TEST(test_same_key_same_history)
 {
-    metasim_model_t *m = load(growth);
+    metasim_model_t *m = load_yaml(growth);
     unsigned long long digest[3];
     for (int i = 0; i < 3; i++) {
-        metasim_sim_t *s = start(m, 42, i == 2 ? 1 : 0);
+        metasim_sim_t *s = start_sim(m, 42, i == 2 ? 1 : 0);
         ck_assert_int_eq(metasim_sim_run(s, 12, 0), METASIM_STOP_TIME);
         digest[i] = metasim_sim_digest(s);
         metasim_sim_destroy(s);
@@ -99,8 +84,8 @@ END_TEST
 
 START_TEST(test_stop_reasons)
 {
-    metasim_model_t *m = load(growth);
-    metasim_sim_t *s = start(m, 5, 0);
+    metasim_model_t *m = load_yaml(growth);
+    metasim_sim_t *s = start_sim(m, 5, 0);
     /* The event budget stops within the exact phase, exactly at the budget. */
     ck_assert_int_eq(metasim_sim_run(s, 100, 10), METASIM_STOP_EVENTS);
     ck_assert_uint_eq(metasim_sim_events(s), 10);
@@ -133,11 +118,11 @@ END_TEST
 START_TEST(test_extinction_time_is_last_death)
 {
     /* Pure death from 3 cells: extinct at the last death, before the horizon. */
-    metasim_model_t *m = load("scenario: {name: d}\ntime: {horizon: 1000}\n"
-                              "sites: {t: {death: {cycling: 1}}}\n"
-                              "primary: {site: t, initial_cells: 3}\n");
+    metasim_model_t *m = load_yaml("scenario: {name: d}\ntime: {horizon: 1000}\n"
+                                   "sites: {t: {death: {cycling: 1}}}\n"
+                                   "primary: {site: t, initial_cells: 3}\n");
     for (unsigned p = 0; p < 20; p++) {
-        metasim_sim_t *s = start(m, 9, p);
+        metasim_sim_t *s = start_sim(m, 9, p);
         ck_assert_int_eq(metasim_sim_run(s, 1000, 0), METASIM_STOP_EXTINCT);
         ck_assert_double_gt(metasim_sim_time(s), 0);
         ck_assert_double_lt(metasim_sim_time(s), 1000);
@@ -150,8 +135,8 @@ END_TEST
 
 START_TEST(test_clones_and_lineage)
 {
-    metasim_model_t *m = load(growth);
-    metasim_sim_t *s = start(m, 11, 0);
+    metasim_model_t *m = load_yaml(growth);
+    metasim_sim_t *s = start_sim(m, 11, 0);
     metasim_sim_run(s, 25, 0);
     metasim_clone_info_t info;
     ck_assert_int_eq(metasim_sim_clone_info(s, 0, &info), 0);
@@ -171,11 +156,11 @@ END_TEST
 /* Every landing at the primary's site joins the primary: no new lesion, all self-seeded. */
 START_TEST(test_self_seeding)
 {
-    metasim_model_t *m = load("scenario: {name: s}\ntime: {horizon: 30}\n"
-                              "sites: {p: {blood_flow: 1, colonisation: 0.5, shedding: 0.1,"
-                              " division: {cycling: 0.5}, death: {cycling: 0.1}}}\n"
-                              "primary: {site: p, initial_cells: 2000}\n");
-    metasim_sim_t *s = start(m, 4, 0);
+    metasim_model_t *m = load_yaml("scenario: {name: s}\ntime: {horizon: 30}\n"
+                                   "sites: {p: {blood_flow: 1, colonisation: 0.5, shedding: 0.1,"
+                                   " division: {cycling: 0.5}, death: {cycling: 0.1}}}\n"
+                                   "primary: {site: p, initial_cells: 2000}\n");
+    metasim_sim_t *s = start_sim(m, 4, 0);
     ck_assert_int_eq(metasim_sim_run(s, 5, 0), METASIM_STOP_TIME);
     metasim_counts_t n;
     ck_assert_int_eq(metasim_sim_counts(s, &n), 0);
@@ -196,14 +181,14 @@ END_TEST
 START_TEST(test_seeding_graph)
 {
     metasim_model_t *m =
-        load("scenario: {name: g}\ntime: {horizon: 60}\n"
-             "sites:\n"
-             "  p: {shedding: 0.05, division: {cycling: 0.6}, death: {cycling: 0.2}}\n"
-             "  m: {blood_flow: 1, colonisation: 0.01, shedding: 0.05,"
-             " dormancy_on_arrival: 0.3,"
-             " division: {cycling: 0.6}, death: {cycling: 0.2, dormant: 0.01}}\n"
-             "primary: {site: p, initial_cells: 1000}\n");
-    metasim_sim_t *s = start(m, 8, 0);
+        load_yaml("scenario: {name: g}\ntime: {horizon: 60}\n"
+                  "sites:\n"
+                  "  p: {shedding: 0.05, division: {cycling: 0.6}, death: {cycling: 0.2}}\n"
+                  "  m: {blood_flow: 1, colonisation: 0.01, shedding: 0.05,"
+                  " dormancy_on_arrival: 0.3,"
+                  " division: {cycling: 0.6}, death: {cycling: 0.2, dormant: 0.01}}\n"
+                  "primary: {site: p, initial_cells: 1000}\n");
+    metasim_sim_t *s = start_sim(m, 8, 0);
     ck_assert_int_eq(metasim_sim_run(s, 20, 0), METASIM_STOP_TIME);
     size_t from_metastases = 0;
     for (size_t i = 1; i < metasim_sim_lesions(s); i++) {
@@ -237,10 +222,11 @@ static int count_times(void *user, const metasim_sample_t *x)
 /* A long run is decimated: 1000 days at 1 d with at most 11 samples gives every 100th. */
 START_TEST(test_decimated_samples)
 {
-    metasim_model_t *m = load("scenario: {name: d}\n"
-                              "time: {horizon: 1000 d, output_interval: 1 d, max_samples: 11}\n"
-                              "sites: {t: {division: {cycling: 0.1}, death: {cycling: 0.1}}}\n"
-                              "primary: {site: t, initial_cells: 1000}\n");
+    metasim_model_t *m =
+        load_yaml("scenario: {name: d}\n"
+                  "time: {horizon: 1000 d, output_interval: 1 d, max_samples: 11}\n"
+                  "sites: {t: {division: {cycling: 0.1}, death: {cycling: 0.1}}}\n"
+                  "primary: {site: t, initial_cells: 1000}\n");
     double seen[2] = {-1, 0};
     metasim_writer_t w = {.user = seen, .sample = count_times};
     metasim_sim_options_t o = {.seed = 1, .writer = &w};
@@ -259,8 +245,8 @@ END_TEST
  * different arms differ, and the source is untouched. */
 START_TEST(test_fork_into_arms)
 {
-    metasim_model_t *m = load(growth);
-    metasim_sim_t *history = start(m, 21, 0);
+    metasim_model_t *m = load_yaml(growth);
+    metasim_sim_t *history = start_sim(m, 21, 0);
     ck_assert_int_eq(metasim_sim_run(history, 8, 0), METASIM_STOP_TIME);
     unsigned long long at_fork = metasim_sim_digest(history);
     double cells = metasim_sim_cells(history);
@@ -290,7 +276,7 @@ END_TEST
 
 START_TEST(test_bad_arguments)
 {
-    metasim_model_t *m = load(growth);
+    metasim_model_t *m = load_yaml(growth);
     metasim_sim_t *s = (metasim_sim_t *)&s;
     metasim_sim_options_t o = {.stop_cells = -1};
     ck_assert_int_eq(metasim_sim_create(m, &o, &s), METASIM_E_ARG);

@@ -8,24 +8,9 @@
 #include <string.h>
 
 #include "engine/engine_internal.h"
+#include "fixture.h"
 #include "metasim/metasim.h"
 #include "unit_test.h"
-
-static metasim_model_t *load(const char *yaml)
-{
-    metasim_model_t *m = NULL;
-    int rc = metasim_model_load_string("t.yaml", yaml, strlen(yaml), &m);
-    ck_assert_msg(rc == 0, "%s", metasim_model_errmsg(m));
-    return m;
-}
-
-static metasim_sim_t *start(const metasim_model_t *m)
-{
-    metasim_sim_options_t o = {.seed = 1, .verify = 1};
-    metasim_sim_t *s = NULL;
-    ck_assert_int_eq(metasim_sim_create(m, &o, &s), 0);
-    return s;
-}
 
 /* The Hill term 1 + (max - 1) F^h / (ec50^h + F^h). */
 static double hill(double max, double ec50, double h, double level)
@@ -63,8 +48,8 @@ START_TEST(test_production_closed_form)
              " hill: 1.5}]\n"
              "engine: {max_step: 0.37 d}\n",
              n, tnf, il10, k, src, c_ss, p, km, sm, m0);
-    metasim_model_t *m = load(yaml);
-    metasim_sim_t *s = start(m);
+    metasim_model_t *m = load_yaml(yaml);
+    metasim_sim_t *s = start_sim(m, 1, 0);
     const double times[] = {0.5, 3, 10, 20};
     for (int i = 0; i < 4; i++) {
         ck_assert_int_eq(metasim_sim_run(s, times[i], 0), METASIM_STOP_TIME);
@@ -85,14 +70,14 @@ END_TEST
  * not G(tnf(0.25)) = 2.75. Checked again on a second step, from tnf(0.25). */
 START_TEST(test_production_at_step_start)
 {
-    metasim_model_t *m =
-        load("scenario: {name: f}\ntime: {horizon: 10}\n"
-             "sites: {t: {}}\nprimary: {site: t, initial_cells: 100}\n"
-             "factors: {tnf: {decay: 1 /d, initial: 2},"
-             " cxcl1: {decay: 0.5 /d, source: 1 /d, initial: 4, production: {cycling: 0.02 /d}}}\n"
-             "modifiers: [{factor: tnf, rate: production, of: cxcl1, max_effect: 5, ec50: 2}]\n"
-             "engine: {max_step: 0.25 d, step_bound: 1}\n");
-    metasim_sim_t *s = start(m);
+    metasim_model_t *m = load_yaml(
+        "scenario: {name: f}\ntime: {horizon: 10}\n"
+        "sites: {t: {}}\nprimary: {site: t, initial_cells: 100}\n"
+        "factors: {tnf: {decay: 1 /d, initial: 2},"
+        " cxcl1: {decay: 0.5 /d, source: 1 /d, initial: 4, production: {cycling: 0.02 /d}}}\n"
+        "modifiers: [{factor: tnf, rate: production, of: cxcl1, max_effect: 5, ec50: 2}]\n"
+        "engine: {max_step: 0.25 d, step_bound: 1}\n");
+    metasim_sim_t *s = start_sim(m, 1, 0);
     double tnf = 2, c = 4, k = 0.5, tau = 0.25;
     for (int step = 1; step <= 2; step++) {
         ck_assert_int_eq(metasim_sim_run(s, step * tau, 0), METASIM_STOP_TIME);
@@ -112,18 +97,18 @@ END_TEST
  * ms_engine_factors directly at saturating concentrations (H = 1 to 1e-9). */
 START_TEST(test_production_with_drugs)
 {
-    metasim_model_t *m =
-        load("scenario: {name: f}\ntime: {horizon: 10}\n"
-             "sites: {t: {}}\nprimary: {site: t, initial_cells: 100}\n"
-             "factors: {tnf: {decay: 0 /d, initial: 1},"
-             " myeloid: {decay: 0.5 /d, source: 1 /d, production: {cycling: 0.02 /d}}}\n"
-             "modifiers: [{factor: tnf, rate: production, of: myeloid, max_effect: 3, ec50: 1}]\n"
-             "drugs: {b: {pk: {half_life: 1 d, volume: 1 L}, effects: ["
-             "{target: factor, factor: myeloid, max_block: 0.75, max_induction: 5, ec50: 1 "
-             "mg/L}]}}\n"
-             "regimens: {r: {doses: [{drug: b, amount: 1 mg}]}}\n"
-             "arms: {a: {lines: [{regimen: r, start: diagnosis}]}}\n");
-    metasim_sim_t *s = start(m);
+    metasim_model_t *m = load_yaml(
+        "scenario: {name: f}\ntime: {horizon: 10}\n"
+        "sites: {t: {}}\nprimary: {site: t, initial_cells: 100}\n"
+        "factors: {tnf: {decay: 0 /d, initial: 1},"
+        " myeloid: {decay: 0.5 /d, source: 1 /d, production: {cycling: 0.02 /d}}}\n"
+        "modifiers: [{factor: tnf, rate: production, of: myeloid, max_effect: 3, ec50: 1}]\n"
+        "drugs: {b: {pk: {half_life: 1 d, volume: 1 L}, effects: ["
+        "{target: factor, factor: myeloid, max_block: 0.75, max_induction: 5, ec50: 1 "
+        "mg/L}]}}\n"
+        "regimens: {r: {doses: [{drug: b, amount: 1 mg}]}}\n"
+        "arms: {a: {lines: [{regimen: r, start: diagnosis}]}}\n");
+    metasim_sim_t *s = start_sim(m, 1, 0);
     s->treated = true;
     for (size_t q = 0; q < MS_DRUG_NODES; q++)
         s->conc[q] = 1e9;
@@ -165,8 +150,8 @@ END_TEST
  * 1 - 1/2 = 1/2. Concentrations are set per drug and quadrature node. */
 START_TEST(test_drug_kill_modifier)
 {
-    metasim_model_t *m = load(PROTECTED);
-    metasim_sim_t *s = start(m);
+    metasim_model_t *m = load_yaml(PROTECTED);
+    metasim_sim_t *s = start_sim(m, 1, 0);
     ms_lesion *l = &s->p.lesions[0];
     const double h_death = 2.0 / 3, h_kill = 0.36, h_tolerant = 0.5;
     ms_rates r;
@@ -202,8 +187,8 @@ END_TEST
 /* Without drugs present, a drug_kill modifier changes nothing, whatever its level. */
 START_TEST(test_drug_kill_without_drugs)
 {
-    metasim_model_t *m = load(PROTECTED);
-    metasim_sim_t *s = start(m);
+    metasim_model_t *m = load_yaml(PROTECTED);
+    metasim_sim_t *s = start_sim(m, 1, 0);
     s->treated = true; /* assigned, but every concentration 0 */
     ms_lesion *l = &s->p.lesions[0];
     ms_engine_env(s, l);

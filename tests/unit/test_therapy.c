@@ -6,16 +6,9 @@
 #include <string.h>
 
 #include "engine/engine_internal.h"
+#include "fixture.h"
 #include "metasim/metasim.h"
 #include "unit_test.h"
-
-static metasim_model_t *load(const char *yaml)
-{
-    metasim_model_t *m = NULL;
-    int rc = metasim_model_load_string("t.yaml", yaml, strlen(yaml), &m);
-    ck_assert_msg(rc == 0, "%s", metasim_model_errmsg(m));
-    return m;
-}
 
 /* The events of one run, kept in order. */
 #define MAX_SEEN 4096
@@ -71,15 +64,15 @@ static double when(const seen *s, const char *what)
 /* Cycles repeat the records; amounts follow the patient's weight and Mosteller surface. */
 START_TEST(test_cycles_and_body_size)
 {
-    metasim_model_t *m =
-        load(GROWING "time: {horizon: 200 d}\n"
-                     "patient: {weight: 80 kg, height: 180 cm}\n"
-                     "drugs: {x: {pk: {half_life: 1 d, volume: 10 L},"
-                     " effects: [{target: death, max_kill: 0.01 /d, ec50: 1 mg/L}]}}\n"
-                     "regimens: {r: {doses: [{drug: x, amount_per_m2: 50 mg/m2, infusion: 1 h},"
-                     " {drug: x, amount_per_kg: 1 mg/kg, start: 7 d}],"
-                     " cycles: 3, cycle_length: 21 d}}\n"
-                     "arms: {a: {lines: [{regimen: r, start: diagnosis, delay: 2 d}]}}\n");
+    metasim_model_t *m = load_yaml(
+        GROWING "time: {horizon: 200 d}\n"
+                "patient: {weight: 80 kg, height: 180 cm}\n"
+                "drugs: {x: {pk: {half_life: 1 d, volume: 10 L},"
+                " effects: [{target: death, max_kill: 0.01 /d, ec50: 1 mg/L}]}}\n"
+                "regimens: {r: {doses: [{drug: x, amount_per_m2: 50 mg/m2, infusion: 1 h},"
+                " {drug: x, amount_per_kg: 1 mg/kg, start: 7 d}],"
+                " cycles: 3, cycle_length: 21 d}}\n"
+                "arms: {a: {lines: [{regimen: r, start: diagnosis, delay: 2 d}]}}\n");
     seen *ev = calloc(1, sizeof *ev);
     metasim_sim_t *s = run(m, 0, 200, ev);
     double assigned = when(ev, "assigned"), started = when(ev, "starts");
@@ -112,7 +105,7 @@ END_TEST
 /* A line stops after its duration: no dose from then on. */
 START_TEST(test_stop_after)
 {
-    metasim_model_t *m = load(
+    metasim_model_t *m = load_yaml(
         GROWING "time: {horizon: 100 d}\n"
                 "drugs: {x: {pk: {route: oral, absorption_rate: 2 /d, half_life: 1 d,"
                 " volume: 10 L}}}\n"
@@ -143,13 +136,13 @@ END_TEST
 START_TEST(test_adaptive)
 {
     metasim_model_t *m =
-        load(GROWING "time: {horizon: 300 d}\n"
-                     "drugs: {x: {pk: {half_life: 0.25 d, volume: 10 L},"
-                     " effects: [{target: death, max_kill: 1 /d, ec50: 0.1 mg/L}]}}\n"
-                     "regimens: {daily: {doses: [{drug: x, amount: 100 mg, interval: 0.5 d,"
-                     " additional: 1999}]}}\n"
-                     "arms: {a: {lines: [{regimen: daily, start: diagnosis, pause_below: 5e5,"
-                     " resume_above: 8e5}]}}\n");
+        load_yaml(GROWING "time: {horizon: 300 d}\n"
+                          "drugs: {x: {pk: {half_life: 0.25 d, volume: 10 L},"
+                          " effects: [{target: death, max_kill: 1 /d, ec50: 0.1 mg/L}]}}\n"
+                          "regimens: {daily: {doses: [{drug: x, amount: 100 mg, interval: 0.5 d,"
+                          " additional: 1999}]}}\n"
+                          "arms: {a: {lines: [{regimen: daily, start: diagnosis, pause_below: 5e5,"
+                          " resume_above: 8e5}]}}\n");
     seen *ev = calloc(1, sizeof *ev);
     metasim_sim_t *s = run(m, 0, 300, ev);
     int pauses = 0, resumes = 0;
@@ -188,19 +181,19 @@ END_TEST
 /* A progression at a scan (RECIST) stops the first line and starts the second at once. */
 START_TEST(test_progression_switches_lines)
 {
-    metasim_model_t *m =
-        load("scenario: {name: t}\ntime: {horizon: 1 y}\n"
-             "sites: {p: {division: {cycling: 0.3}, death: {cycling: 0.1}}}\n"
-             "primary: {site: p, initial_cells: 1e8, detection_cells: 1e9}\n"
-             "clinic: {lethal_cells: 1e14, scans: [{every: 14 d, until: 1 y}]}\n"
-             "drugs: {a: {pk: {half_life: 1 d, volume: 10 L},"
-             " effects: [{target: death, max_kill: 0.02 /d, ec50: 1 mg/L}]},"
-             " b: {pk: {half_life: 1 d, volume: 10 L}}}\n"
-             "regimens: {first: {doses: [{drug: a, amount: 10 mg, interval: 7 d, additional: 99}]},"
-             " second: {doses: [{drug: b, amount: 10 mg, interval: 7 d, additional: 99}]}}\n"
-             "arms: {a: {lines: [{regimen: first, start: diagnosis, stop_at: progression},"
-             " {regimen: second, start: progression}]}}\n"
-             "engine: {max_step: 0.5 d}\n");
+    metasim_model_t *m = load_yaml(
+        "scenario: {name: t}\ntime: {horizon: 1 y}\n"
+        "sites: {p: {division: {cycling: 0.3}, death: {cycling: 0.1}}}\n"
+        "primary: {site: p, initial_cells: 1e8, detection_cells: 1e9}\n"
+        "clinic: {lethal_cells: 1e14, scans: [{every: 14 d, until: 1 y}]}\n"
+        "drugs: {a: {pk: {half_life: 1 d, volume: 10 L},"
+        " effects: [{target: death, max_kill: 0.02 /d, ec50: 1 mg/L}]},"
+        " b: {pk: {half_life: 1 d, volume: 10 L}}}\n"
+        "regimens: {first: {doses: [{drug: a, amount: 10 mg, interval: 7 d, additional: 99}]},"
+        " second: {doses: [{drug: b, amount: 10 mg, interval: 7 d, additional: 99}]}}\n"
+        "arms: {a: {lines: [{regimen: first, start: diagnosis, stop_at: progression},"
+        " {regimen: second, start: progression}]}}\n"
+        "engine: {max_step: 0.5 d}\n");
     seen *ev = calloc(1, sizeof *ev);
     metasim_sim_t *s = run(m, 0, 365, ev);
     metasim_clinical_t c;
@@ -221,15 +214,15 @@ END_TEST
 START_TEST(test_start_at_relapse)
 {
     metasim_model_t *m =
-        load("scenario: {name: t}\ntime: {horizon: 3 y}\n"
-             "sites: {p: {division: {cycling: 0.3}, death: {cycling: 0.1}, shedding: 1e-6},"
-             " m: {blood_flow: 1, colonisation: 0.01, division: {cycling: 0.2},"
-             " death: {cycling: 0.1}}}\n"
-             "primary: {site: p, initial_cells: 1e6, detection_cells: 1e9}\n"
-             "clinic: {surgery: {delay: 1 w}, scans: [{every: 30 d, until: 3 y}]}\n"
-             "drugs: {x: {pk: {half_life: 1 d, volume: 10 L}}}\n"
-             "regimens: {r: {doses: [{drug: x, amount: 10 mg}]}}\n"
-             "arms: {a: {lines: [{regimen: r, start: relapse, delay: 3 d}]}}\n");
+        load_yaml("scenario: {name: t}\ntime: {horizon: 3 y}\n"
+                  "sites: {p: {division: {cycling: 0.3}, death: {cycling: 0.1}, shedding: 1e-6},"
+                  " m: {blood_flow: 1, colonisation: 0.01, division: {cycling: 0.2},"
+                  " death: {cycling: 0.1}}}\n"
+                  "primary: {site: p, initial_cells: 1e6, detection_cells: 1e9}\n"
+                  "clinic: {surgery: {delay: 1 w}, scans: [{every: 30 d, until: 3 y}]}\n"
+                  "drugs: {x: {pk: {half_life: 1 d, volume: 10 L}}}\n"
+                  "regimens: {r: {doses: [{drug: x, amount: 10 mg}]}}\n"
+                  "arms: {a: {lines: [{regimen: r, start: relapse, delay: 3 d}]}}\n");
     seen *ev = calloc(1, sizeof *ev);
     metasim_sim_t *s = run(m, 0, 3 * 365.25, ev);
     metasim_clinical_t c;
@@ -269,7 +262,7 @@ END_TEST
 START_TEST(test_combination_rules)
 {
     for (int additive = 0; additive < 2; additive++) {
-        metasim_model_t *m = load(additive ? TWO_BLOCKERS("additive") : TWO_BLOCKERS("bliss"));
+        metasim_model_t *m = load_yaml(additive ? TWO_BLOCKERS("additive") : TWO_BLOCKERS("bliss"));
         metasim_sim_options_t o = {.seed = 1, .arm = 1};
         metasim_sim_t *s = NULL;
         ck_assert_int_eq(metasim_sim_create(m, &o, &s), 0);
@@ -317,15 +310,15 @@ END_TEST
  * its schedule. */
 START_TEST(test_provenance_and_fork)
 {
-    metasim_model_t *m =
-        load(GROWING
-             "time: {horizon: 120 d}\n"
-             "loci: {common: {mutation_probability: 1e-3, resistance: {x: 100}},"
-             " rare: {mutation_probability: 1e-7, resistance: {x: 100}}}\n"
-             "drugs: {x: {pk: {half_life: 5 d, volume: 10 L},"
-             " effects: [{target: death, max_kill: 0.3 /d, ec50: 1 mg/L}]}}\n"
-             "regimens: {r: {doses: [{drug: x, amount: 100 mg, interval: 7 d, additional: 20}]}}\n"
-             "arms: {a: {lines: [{regimen: r, start: diagnosis}]}}\n");
+    metasim_model_t *m = load_yaml(
+        GROWING
+        "time: {horizon: 120 d}\n"
+        "loci: {common: {mutation_probability: 1e-3, resistance: {x: 100}},"
+        " rare: {mutation_probability: 1e-7, resistance: {x: 100}}}\n"
+        "drugs: {x: {pk: {half_life: 5 d, volume: 10 L},"
+        " effects: [{target: death, max_kill: 0.3 /d, ec50: 1 mg/L}]}}\n"
+        "regimens: {r: {doses: [{drug: x, amount: 100 mg, interval: 7 d, additional: 20}]}}\n"
+        "arms: {a: {lines: [{regimen: r, start: diagnosis}]}}\n");
     int before = 0, during = 0;
     for (unsigned patient = 0; patient < 10; patient++) {
         seen *ev = calloc(1, sizeof *ev);
@@ -387,7 +380,7 @@ START_TEST(test_eligibility)
                            "clinic: {lethal_cells: 1e14, symptomatic_diameter: 20 cm}\n"
                            "trial: {inclusion: {t_stages: [1, 2]}}\n"};
     for (int big = 0; big < 2; big++) {
-        metasim_model_t *m = load(yaml[big]);
+        metasim_model_t *m = load_yaml(yaml[big]);
         ck_assert_uint_eq(metasim_model_trial_patients(m), big ? 1000 : 20);
         metasim_sim_options_t o = {.seed = 2, .stop_at_treatment = 1};
         metasim_sim_t *s = NULL;
