@@ -393,7 +393,8 @@ static double worst_change(double a, double b, double e_min, double h)
 enum { N_PROBES = MS_DRUG_NODES + 2 };
 
 /* The longest step from t, at most tau, over which every effect of drug d changes a rate by
- * `bound` in expected events per cell: sum over effects of rate_scale x the variation of H
+ * `bound` in expected events per cell (a factor's loss rate, for the loss a factor effect adds:
+ * its relative change): sum over effects of rate_scale x the variation of H
  * over the step x the step, at most step_bound. The variation is taken at N_PROBES points, for
  * the worst EC50 a cell can have; halving the step until the bound holds ends, since the
  * variation at N_PROBES points is at most N_PROBES - 1. */
@@ -410,7 +411,7 @@ static double effect_step(const metasim_sim_t *s, size_t d, double t, double tau
         double change = 0;
         for (size_t k = 0; k < drug->n_effects; k++) {
             const ms_effect *ef = &drug->effects[k];
-            if (ef->target == MS_EFFECT_FACTOR)
+            if (ef->rate_scale == 0) /* factor effects but a loss of the level (max_loss) */
                 continue;
             double variation = 0;
             for (size_t p = 1; p < N_PROBES; p++)

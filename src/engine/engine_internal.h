@@ -47,6 +47,8 @@ typedef struct ms_clone_traits {
  * factor modifiers, evaluated at the step's start. Arrays live in the sim's workspace. */
 typedef struct ms_env {
     double density;     /* f(N), 1 without density dependence */
+    double net_limit;   /* Gompertz at a set rate: the net rate per cell lambda ln(K/N) averaged
+                           over the step (/d), which caps b - d; +inf otherwise */
     double *division;   /* per state: product of the division modifiers */
     double *death;      /* per state: product of the death modifiers */
     double *transition; /* per transition of the lesion's site: its modified rate */
@@ -101,6 +103,9 @@ struct metasim_sim {
     ms_pending *pending;
     size_t n_pending, cap_pending;
     double homing;   /* the primary's attraction multiplier, at the step's start */
+    double env_tau;  /* the length of the step being taken, for the rates averaged over it
+                        (vascular growth, rates.c); 0 outside it, where rates are read at the
+                        start */
     double ctc;      /* expected circulating tumour cells in the whole blood */
     double ctc_next; /* the same at the end of the step being taken */
     metasim_counts_t counts;
@@ -210,6 +215,9 @@ void ms_engine_ctc(metasim_sim_t *s, const ms_lesion *l, double tau);
 void ms_engine_factors(metasim_sim_t *s, ms_lesion *l, double tau);
 /* dF/dt of factor k at lesion l now. */
 double ms_engine_factor_slope(const metasim_sim_t *s, const ms_lesion *l, size_t k);
+/* The mean of N(u)^(2/3) over a step along the path from n0 to n1 (exponential when both are
+ * above 0, straight otherwise): the lesion's surface, which sets a factor's inhibition. */
+double ms_engine_mean_surface(double n0, double n1);
 
 /* mutation.c: the loci a new daughter of `parent` acquires, given that it acquires some. */
 uint64_t ms_engine_mutate(metasim_sim_t *s, uint64_t parent);

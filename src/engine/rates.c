@@ -8,10 +8,14 @@
  *     Gompertz  f(N) = ln(K/N) / ln(K)    (f(1) = 1, f(K) = 0; Norton and Simon 1977)
  *
  * division' = max(0, d + (b - d) f) and death' = d + max(0, -(d + (b - d) f)), so the net rate
- * is (b - d) f in every case. Compartments that do not grow (dormant cells) keep their rates.
+ * is (b - d) f in every case. Gompertz growth at a set rate lambda (sites.S.gompertz_rate) has
+ * the net rate min(b - d, lambda ln(K/N)) instead (Hahnfeldt et al. 1999), where K may be the
+ * lesion's level of a capacity factor (its vascular capacity), averaged over the step (below).
+ * Compartments that do not grow (dormant cells) keep their rates.
  * Factor modifiers (Hill terms) multiply division, death and transition rates first; drug
  * effects act after them, and a drug_kill modifier multiplies the death rate drugs add.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -54,6 +58,26 @@ double ms_engine_density(const ms_site *site, double n)
     return 1.0;
 }
 
+/* Gompertz growth at a set rate lambda (sites.S.gompertz_rate): the net rate per cell lambda u,
+ * u = ln(K/N), with K the lesion's capacity (the level of the site's capacity factor, or its
+ * fixed capacity); dV/dt = -lambda1 V ln(V/K) of Hahnfeldt et al., Cancer Res 1999. Within a
+ * step of length tau it is averaged over the lesion's expected path, on which ln N grows at
+ * lambda u and ln K at its present relative rate g = K'/K, so that du/dt = g - lambda u and the
+ * mean of lambda u over the step is
+ *     g + (lambda u0 - g) (1 - e^{-x}) / x,   x = lambda tau.
+ * Outside a step (tau = 0) it is lambda u0, the rate now. */
+static double vascular_rate(const metasim_sim_t *s, const ms_lesion *l, const ms_site *site)
+{
+    const double lambda = site->gompertz_rate, n = fmax((double)l->total, 1.0);
+    const bool factor = site->capacity_factor < s->model->n_factors;
+    const double k = factor ? l->factors[site->capacity_factor] : site->capacity;
+    const double u0 = log(fmax(k, DBL_MIN) / n), x = lambda * s->env_tau;
+    if (!(x > 0))
+        return lambda * u0;
+    double g = factor && k > 0 ? ms_engine_factor_slope(s, l, site->capacity_factor) / k : 0;
+    return g + (lambda * u0 - g) * (x < 1e-8 ? 1.0 - 0.5 * x : -expm1(-x) / x);
+}
+
 double ms_engine_hill(const ms_modifier *mod, double level)
 {
     if (level <= 0)
@@ -68,7 +92,8 @@ void ms_engine_env(metasim_sim_t *s, const ms_lesion *l)
     const metasim_model_t *m = s->model;
     const ms_site *site = &m->sites[l->site];
     ms_env *env = &s->env;
-    env->density = ms_engine_density(site, (double)l->total);
+    env->density = site->gompertz_rate > 0 ? 1.0 : ms_engine_density(site, (double)l->total);
+    env->net_limit = site->gompertz_rate > 0 ? vascular_rate(s, l, site) : INFINITY;
     for (size_t k = 0; k < m->n_states; k++)
         env->division[k] = env->death[k] = env->shedding[k] = env->drug_kill[k] = 1.0;
     for (size_t j = 0; j < site->n_transitions; j++)
@@ -236,15 +261,19 @@ void ms_engine_rates(const metasim_sim_t *s, const ms_lesion *l, uint32_t comp, 
     const ms_env *env = &s->env;
     double b = site->division[c->state] * tr->division * env->division[c->state];
     double d = site->death[c->state] * tr->death * env->death[c->state];
-    double shed = site->shedding * tr->shedding * env->shedding[c->state];
+    double shed =
+        site->shedding * site->state_shedding[c->state] * tr->shedding * env->shedding[c->state];
     if (c->state == MS_STATE_DORMANT) {
         uint64_t loci = s->p.clones[c->clone].loci;
         for (size_t k = 0; loci && k < m->n_loci; k++)
             if (loci >> k & 1)
                 d *= m->loci[k].dormant_death[l->site];
     }
-    if (b > d && env->density != 1.0) {
-        double scaled = d + (b - d) * env->density;
+    /* At a set Gompertz rate the lesion's net rate after shedding is lambda ln(K/N): the rate
+     * fitted to observed volumes includes the cells lost to the blood. */
+    double limit = env->net_limit + shed;
+    if (b > d && (env->density != 1.0 || b - d > limit)) {
+        double scaled = d + fmin((b - d) * env->density, limit);
         b = scaled > 0 ? scaled : 0;
         d = scaled > 0 ? d : d - scaled;
     }

@@ -191,11 +191,14 @@ static int awaited(const metasim_sim_t *s, uint32_t lesion);
 
 /* The step's end: see the file comment. Factor levels that modulate rates may change by at
  * most step_bound (F + ec50) within a step, which bounds the relative change of their Hill
- * terms by about step_bound times the Hill coefficient. Extinct lesions that no cell is on
- * its way to are not stepped, so their frozen levels bound nothing. */
+ * terms by about step_bound times the Hill coefficient; a lesion's capacity (a capacity
+ * factor) by at most step_bound F, which bounds the change of ln(K/N) by step_bound. Extinct
+ * lesions that no cell is on its way to are not stepped, so their frozen levels bound
+ * nothing. */
 static double step_end(metasim_sim_t *s, double t_max)
 {
     const metasim_model_t *m = s->model;
+    s->env_tau = 0; /* rates at the step's start */
     double t1 = fmin(fmin(t_max, s->next_sample), s->p.t + m->max_step);
     t1 = fmin(t1, ms_clinic_next(s));
     if (s->treated)
@@ -205,9 +208,9 @@ static double step_end(metasim_sim_t *s, double t_max)
         if (l->total == 0 && !awaited(s, (uint32_t)i))
             continue;
         for (size_t k = 0; k < m->n_factors; k++) {
-            double ec50 = smallest_ec50(m, k);
+            double ec50 = m->factors[k].capacity ? 0 : smallest_ec50(m, k);
             double slope = fabs(ms_engine_factor_slope(s, l, k));
-            if (ec50 > 0 && slope > 0)
+            if ((ec50 > 0 || m->factors[k].capacity) && slope > 0)
                 t1 = fmin(t1, s->p.t + m->step_bound * (l->factors[k] + ec50) / slope);
         }
         if (l->total == 0)
@@ -286,6 +289,7 @@ int metasim_sim_run(metasim_sim_t *s, double t_max, unsigned long long max_event
         s->homing = homing(s);
         /* Drug effects averaged over the step by quadrature (docs/therapy.md). */
         ms_therapy_at(s, t0, t1);
+        s->env_tau = t1 - t0; /* rates averaged over the step (vascular growth, rates.c) */
         s->ctc_next = s->ctc * exp(-log(2.0) / s->model->ctc_half_life * (t1 - t0));
         for (uint32_t i = 0; i < s->p.n_lesions; i++) {
             if (s->p.lesions[i].total == 0 && !awaited(s, i))
@@ -298,6 +302,7 @@ int metasim_sim_run(metasim_sim_t *s, double t_max, unsigned long long max_event
             if (rc != 0)
                 return fail(s, rc, "simulating a step");
         }
+        s->env_tau = 0;
         s->p.t = t1;
         s->ctc = s->ctc_next;
         if (ms_patient_total(&s->p) == 0 && s->n_pending == 0 && isfinite(s->extinct_at)) {

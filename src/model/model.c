@@ -87,11 +87,14 @@ static size_t state_index(const metasim_model_t *m, const char *name)
     return m->n_states;
 }
 
-static int read_rates(metasim_model_t *m, const ms_node *map, double **out)
+/* Values of a map keyed by state names, one per state, `fill` for those not listed. */
+static int read_per_state(metasim_model_t *m, const ms_node *map, double fill, double **out)
 {
-    *out = calloc(m->n_states, sizeof **out);
+    *out = malloc(m->n_states * sizeof **out);
     if (!*out)
         return METASIM_E_NOMEM;
+    for (size_t k = 0; k < m->n_states; k++)
+        (*out)[k] = fill;
     for (size_t i = 0; map && i < map->count; i++) {
         size_t k = state_index(m, map->items[i]->key);
         if (k < m->n_states)
@@ -155,7 +158,8 @@ static int build_sites(metasim_model_t *m, const ms_node *sites)
         site->capacity = num(s, "capacity");
         site->lethal_cells = num(s, "lethal_cells");
         flow += site->blood_flow;
-        if (site->growth != MS_GROWTH_EXPONENTIAL && !written(s, "capacity"))
+        if (site->growth != MS_GROWTH_EXPONENTIAL && !written(s, "capacity") &&
+            !get(s, "capacity_factor"))
             rule_error(m, get(s, "growth"), "sites.%s.growth: %s growth needs a 'capacity'", s->key,
                        get(s, "growth")->text);
         if (site->growth == MS_GROWTH_EXPONENTIAL && written(s, "capacity"))
@@ -163,8 +167,10 @@ static int build_sites(metasim_model_t *m, const ms_node *sites)
                        "sites.%s.capacity: has no effect with exponential growth (set growth "
                        "to logistic or gompertz, or remove capacity)",
                        s->key);
-        if (read_rates(m, get(s, "division"), &site->division) != 0 ||
-            read_rates(m, get(s, "death"), &site->death) != 0 || build_transitions(m, s, site) != 0)
+        if (read_per_state(m, get(s, "division"), 0.0, &site->division) != 0 ||
+            read_per_state(m, get(s, "death"), 0.0, &site->death) != 0 ||
+            read_per_state(m, get(s, "state_shedding"), 1.0, &site->state_shedding) != 0 ||
+            build_transitions(m, s, site) != 0)
             return METASIM_E_NOMEM;
     }
     /* Shares are fractions of one circulation; allow for rounding in hand-written decimals. */
@@ -181,6 +187,57 @@ static size_t factor_index(const metasim_model_t *m, const char *name)
         if (strcmp(m->factors[k].name, name) == 0)
             return k;
     return m->n_factors;
+}
+
+/* Vascular capacity (docs/model.md): each site's capacity factor and Gompertz rate, and the
+ * primary's initial levels, once sites and factors are built. A capacity factor needs Gompertz
+ * growth at a set rate (the normalised law's ln(K) would move with K) and a level above 0 in
+ * every new lesion, since ln(K/N) has no meaning at K = 0. */
+static void build_vascular(metasim_model_t *m, const ms_node *root)
+{
+    const ms_node *sites = get(root, "sites"), *factors = get(root, "factors");
+    const ms_node *levels = get(get(root, "primary"), "initial_levels");
+    for (size_t k = 0; k < m->n_factors; k++) {
+        const ms_node *level = get(levels, m->factors[k].name);
+        m->factors[k].primary_initial = level ? level->number : m->factors[k].initial;
+    }
+    for (size_t i = 0; i < m->n_sites; i++) {
+        const ms_node *s = sites->items[i];
+        ms_site *site = &m->sites[i];
+        const ms_node *cf = get(s, "capacity_factor");
+        site->capacity_factor = cf ? factor_index(m, cf->text) : m->n_factors;
+        site->gompertz_rate = num(s, "gompertz_rate");
+        if (written(s, "gompertz_rate") && site->growth != MS_GROWTH_GOMPERTZ)
+            rule_error(m, get(s, "gompertz_rate"),
+                       "sites.%s.gompertz_rate: applies only to Gompertz growth (set growth: "
+                       "gompertz)",
+                       s->key);
+        if (!cf || site->capacity_factor >= m->n_factors) /* unknown names: validation */
+            continue;
+        ms_factor *f = &m->factors[site->capacity_factor];
+        f->capacity = true;
+        if (site->growth != MS_GROWTH_GOMPERTZ || !written(s, "gompertz_rate"))
+            rule_error(m, cf,
+                       "sites.%s.capacity_factor: a capacity factor needs Gompertz growth with "
+                       "'gompertz_rate' (the rate lambda of dN/dt = lambda N ln(K/N))",
+                       s->key);
+        if (written(s, "capacity"))
+            rule_error(m, get(s, "capacity"),
+                       "sites.%s.capacity: the capacity is the level of factor '%s' "
+                       "(capacity_factor); remove capacity",
+                       s->key, f->name);
+        const ms_node *fn = get(factors, f->name);
+        if (!(f->initial > 0))
+            rule_error(m, written(fn, "initial") ? get(fn, "initial") : fn,
+                       "factors.%s.initial: the capacity of sites.%s must start above 0 in a new "
+                       "lesion (got %g)",
+                       f->name, s->key, f->initial);
+        if (i == m->primary_site && !(f->primary_initial > 0) && get(levels, f->name))
+            rule_error(m, get(levels, f->name),
+                       "primary.initial_levels.%s: the capacity of sites.%s must start above 0 "
+                       "(got %g)",
+                       f->name, s->key, f->primary_initial);
+    }
 }
 
 /* Values of a map keyed by factor names, one per factor, `fill` for those not listed. */
@@ -212,7 +269,8 @@ static int build_factors(metasim_model_t *m, const ms_node *factors)
         fa->decay = num(f, "decay");
         fa->source = num(f, "source");
         fa->initial = num(f, "initial");
-        if (read_rates(m, get(f, "production"), &fa->production) != 0)
+        fa->inhibition = num(f, "inhibition");
+        if (read_per_state(m, get(f, "production"), 0.0, &fa->production) != 0)
             return METASIM_E_NOMEM;
     }
     return 0;
@@ -397,12 +455,14 @@ static size_t site_index(const metasim_model_t *m, const char *name)
 static void check_effect_amounts(metasim_model_t *m, const ms_node *d, size_t k, const ms_node *e,
                                  ms_effect_target target)
 {
-    static const char *const amounts[] = {"max_kill", "max_block", "max_induction", "max_rate"};
+    static const char *const amounts[] = {"max_kill", "max_block", "max_induction",
+                                          "max_rate", "max_fold",  "max_loss"};
     const char *tname = get(e, "target")->text;
-    bool allowed[4] = {target == MS_EFFECT_DEATH, target != MS_EFFECT_DEATH,
-                       target == MS_EFFECT_FACTOR, target == MS_EFFECT_TRANSITION};
+    bool allowed[6] = {target == MS_EFFECT_DEATH,  target != MS_EFFECT_DEATH,
+                       target == MS_EFFECT_FACTOR, target == MS_EFFECT_TRANSITION,
+                       target == MS_EFFECT_FACTOR, target == MS_EFFECT_FACTOR};
     bool any = false;
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 6; i++) {
         if (written(e, amounts[i]) && !allowed[i])
             rule_error(m, get(e, amounts[i]), "drugs.%s.effects[%zu].%s: not used by a %s effect",
                        d->key, k, amounts[i], tname);
@@ -412,7 +472,8 @@ static void check_effect_amounts(metasim_model_t *m, const ms_node *d, size_t k,
         rule_error(m, get(e, "target"), "drugs.%s.effects[%zu].target: %s needs '%s'", d->key, k,
                    tname,
                    target == MS_EFFECT_DEATH        ? "max_kill"
-                   : target == MS_EFFECT_FACTOR     ? "max_block' or 'max_induction"
+                   : target == MS_EFFECT_FACTOR     ? "max_block', 'max_fold', 'max_induction' or "
+                                                      "'max_loss"
                    : target == MS_EFFECT_TRANSITION ? "max_block' or 'max_rate"
                                                     : "max_block");
     /* Fields that only some targets read. */
@@ -459,6 +520,8 @@ static int build_effects(metasim_model_t *m, const ms_node *d, ms_drug *drug)
         ef->factor = get(e, "factor") ? factor_index(m, get(e, "factor")->text) : m->n_factors;
         ef->max = num(e, ef->target == MS_EFFECT_DEATH ? "max_kill" : "max_block");
         ef->induction = num(e, "max_induction");
+        ef->fold = get(e, "max_fold") ? num(e, "max_fold") : 1.0;
+        ef->loss = num(e, "max_loss");
         ef->rate = num(e, "max_rate");
         ef->ec50 = num(e, "ec50");
         ef->hill = num(e, "hill");
@@ -542,19 +605,24 @@ static size_t drug_index(const metasim_model_t *m, const char *name)
 }
 
 /* The largest rate (/d) that effect `ef` changes per unit of its occupancy H: max_kill, or
- * max_block times the largest rate it blocks (a site's division, shedding or transition rate,
- * with the locus effects that raise division), plus an induced transition's max_rate. */
+ * max_block times the largest rate it blocks (a site's division, shedding with the states'
+ * factors, or transition rate, with the locus effects that raise division), plus an induced
+ * transition's max_rate; for a factor effect, the loss rate of the level it adds (max_loss),
+ * its other terms acting through the factor's production. */
 static double effect_rate_scale(const metasim_model_t *m, const ms_effect *ef)
 {
     if (ef->target == MS_EFFECT_DEATH)
         return ef->max;
+    if (ef->target == MS_EFFECT_FACTOR) /* the loss rate of the level it adds, max_loss */
+        return ef->loss;
     double rate = 0, raise = 1;
     for (size_t i = 0; i < m->n_sites; i++) {
         const ms_site *site = &m->sites[i];
         if (ef->site != m->n_sites && ef->site != i)
             continue;
-        if (ef->target == MS_EFFECT_SHEDDING)
-            rate = fmax(rate, site->shedding);
+        for (size_t k = 0; ef->target == MS_EFFECT_SHEDDING && k < m->n_states; k++)
+            if (ef->state == m->n_states || ef->state == k)
+                rate = fmax(rate, site->shedding * site->state_shedding[k]);
         for (size_t k = 0; ef->target == MS_EFFECT_DIVISION && k < m->n_states; k++)
             if (ef->state == m->n_states || ef->state == k)
                 rate = fmax(rate, site->division[k]);
@@ -591,7 +659,9 @@ static double effect_ec50_floor(const metasim_model_t *m, size_t d, const ms_eff
  * with the smallest EC50 a cell can have. INFINITY for an effect that moves nothing. */
 static double effect_negligible(const ms_effect *ef)
 {
-    double scale = ef->target == MS_EFFECT_FACTOR ? fmax(ef->induction, ef->max) : ef->rate_scale;
+    double scale = ef->target == MS_EFFECT_FACTOR
+                       ? fmax(fmax(fmax(ef->induction, ef->max), fabs(ef->fold - 1)), ef->loss)
+                       : ef->rate_scale;
     if (!(scale > 0))
         return INFINITY;
     return ef->ec50_floor * pow(MS_DRUG_NEGLIGIBLE / scale, 1.0 / ef->hill);
@@ -855,6 +925,7 @@ static int build(metasim_model_t *m)
     for (m->primary_site = 0; m->primary_site < m->n_sites; m->primary_site++)
         if (strcmp(m->sites[m->primary_site].name, get(primary, "site")->text) == 0)
             break;
+    build_vascular(m, root);
     if ((rc = build_clinic(m, get(root, "clinic"))) != 0)
         return rc;
     check_lines(m, get(root, "arms"));
@@ -930,6 +1001,8 @@ static void describe(metasim_model_t *m)
                          i == m->primary_site ? "primary, " : "", growth[s->growth]);
         if (s->blood_flow > 0)
             ms_strbuf_printf(&sb, ", blood flow %.3g", s->blood_flow);
+        if (s->capacity_factor < m->n_factors)
+            ms_strbuf_printf(&sb, ", capacity %s", m->factors[s->capacity_factor].name);
         ms_strbuf_puts(&sb, ")");
     }
     ms_strbuf_printf(&sb, "\n  primary: %s, %llu founding cell%s, detected at %.3g cells\n",
@@ -1224,6 +1297,7 @@ void metasim_model_destroy(metasim_model_t *m)
     for (size_t i = 0; m->sites && i < m->n_sites; i++) {
         free(m->sites[i].division);
         free(m->sites[i].death);
+        free(m->sites[i].state_shedding);
         free(m->sites[i].transitions);
     }
     for (size_t i = 0; m->arms && i < m->n_arms; i++)

@@ -36,8 +36,15 @@ typedef struct ms_site {
     double shedding;     /* /d per cell */
     bool regional;       /* the primary's regional lymph nodes */
     double lymph_flow;   /* share of the primary's shed cells reaching it by lymph */
+    /* Per state: a factor on shedding (1 for states not listed). */
+    double *state_shedding;
     ms_transition *transitions;
     size_t n_transitions;
+    /* Vascular capacity (docs/model.md): the factor whose level is a lesion's capacity, or
+     * n_factors for the fixed `capacity`; and lambda of Gompertz growth at a set rate
+     * (sites.S.gompertz_rate, /d), 0 for the normalised law. */
+    size_t capacity_factor;
+    double gompertz_rate;
 } ms_site;
 
 typedef struct ms_locus {
@@ -61,6 +68,9 @@ typedef struct ms_factor {
     const char *name;
     double decay, source, initial; /* /d, level/d, level */
     double *production;            /* per state: level per cell per day */
+    double inhibition;      /* /d per cell^(2/3): loss inhibition N^(2/3) F (Hahnfeldt 1999) */
+    double primary_initial; /* the primary's level at time 0 (primary.initial_levels) */
+    bool capacity;          /* some site's lesions take this level as their capacity */
 } ms_factor;
 
 typedef enum ms_target {
@@ -98,6 +108,8 @@ typedef struct ms_effect {
     size_t factor;    /* factor: its index */
     double max;       /* max_kill (/d) or max_block (fraction) */
     double induction; /* factor: induced production at saturation (level/d) */
+    double fold;      /* factor: fold of production at saturation (1: none) */
+    double loss;      /* factor: loss rate of the level added at saturation (/d) */
     double rate;      /* transition: induced rate at saturation (/d) */
     /* For the drug step rule (therapy.c): the largest rate (/d) the effect moves per unit of
      * occupancy, and the smallest EC50 any cell can have (loci, states, gained copies). */

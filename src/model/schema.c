@@ -68,6 +68,16 @@ const ms_field ms_schema[] = {
             "K its capacity (docs/engine.md)."},
     {"sites.*.capacity", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE,
      .doc = "Carrying capacity of one lesion; required for logistic and Gompertz growth."},
+    {"sites.*.capacity_factor", MS_T_NAME, .ref = "factors",
+     .doc = "With Gompertz growth and `gompertz_rate`: the lesion's level of this factor is its "
+            "capacity K, in cells, instead of `capacity`. A vascular capacity that the "
+            "lesion's cells raise by angiogenic stimulation and that its size and drugs "
+            "inhibit (Hahnfeldt et al. 1999; docs/model.md, \"Vascular capacity\")."},
+    {"sites.*.gompertz_rate", MS_T_NUMBER, MS_DIM_RATE, POSITIVE,
+     .doc = "With Gompertz growth: the net rate per cell of a compartment that grows is "
+            "min(b - d, rate ln(K/N)) instead of (b - d) ln(K/N)/ln(K), the Gompertz law "
+            "dN/dt = rate N ln(K/N) (lambda1 of Hahnfeldt et al. 1999) capped at the cells' "
+            "own net rate. Required with `capacity_factor`."},
     {"sites.*.division", MS_T_MAP, .ref = "states",
      .doc = "Per-cell division rate by state; states not listed do not divide."},
     {"sites.*.division.*", MS_T_NUMBER, MS_DIM_RATE, NONNEGATIVE,
@@ -88,6 +98,12 @@ const ms_field ms_schema[] = {
     {"sites.*.shedding", MS_T_NUMBER, MS_DIM_RATE, NONNEGATIVE, .def = "0",
      .doc = "Per-cell rate at which lesions here shed cells into the blood (about 3.5e-3 /d: "
             "3-4e6 cells per gram of tumour per day, Butler and Gullino 1975)."},
+    {"sites.*.state_shedding", MS_T_MAP, .ref = "states",
+     .doc = "Factors on the shedding rate of cells in the named states (for example "
+            "STAT5-active, tumour-initiating cells that shed more; Britschgi et al. 2012); 1 "
+            "for states not listed."},
+    {"sites.*.state_shedding.*", MS_T_NUMBER, MS_DIM_NONE, NONNEGATIVE,
+     .doc = "Factor on the shedding of cells in this state."},
     {"sites.*.regional", MS_T_BOOL, .def = "false",
      .doc = "The site is the primary's regional lymph nodes: reached through the lymph "
             "(`lymph_flow`), resected with the primary, and read for nodal status (N)."},
@@ -108,6 +124,12 @@ const ms_field ms_schema[] = {
      .doc = "State of the founding cells (for example an untransformed `normal` state whose "
             "cells do not divide until a drug induces the oncogene; Podsypanina et al., "
             "Science 2008)."},
+    {"primary.initial_levels", MS_T_MAP, .ref = "factors",
+     .doc = "Levels of the primary's factors at time 0, for an experiment that starts from an "
+            "established tumour (its vascular capacity, for example); factors not listed start "
+            "at their `initial`."},
+    {"primary.initial_levels.*", MS_T_NUMBER, MS_DIM_NONE, NONNEGATIVE,
+     .doc = "The primary's level of this factor at time 0."},
     {"primary.detection_cells", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE, .def = "1e9",
      .doc = "Median size at which the primary is diagnosed (clinical detection near 1e9 cells, "
             "about 1 cm^3); each patient's own size is drawn around it "
@@ -206,6 +228,11 @@ const ms_field ms_schema[] = {
      .doc = "Constant production per lesion (level per day), for example by stroma."},
     {"factors.*.initial", MS_T_NUMBER, MS_DIM_NONE, NONNEGATIVE, .def = "0",
      .doc = "Level when a lesion is founded."},
+    {"factors.*.inhibition", MS_T_NUMBER, MS_DIM_RATE, NONNEGATIVE, .def = "0",
+     .doc = "Loss of the level in proportion to the lesion's size to the power 2/3 (its "
+            "surface): dF/dt gains - inhibition N^(2/3) F, per day per cell^(2/3). The "
+            "endogenous inhibitors a tumour releases, which prune its vasculature (d V^(2/3) K "
+            "of Hahnfeldt et al. 1999)."},
     {"factors.*.production", MS_T_MAP, .ref = "states",
      .doc = "Production per tumour cell by state (level per cell per day); states not listed "
             "produce none. Loci scale it per clone (`loci.<name>.production`)."},
@@ -333,7 +360,8 @@ const ms_field ms_schema[] = {
      .doc = "death: an added death rate max_kill H(C); division, transition (`from` -> `to`), "
             "shedding: a blocked fraction max_block H(C) of that rate, and for a transition an "
             "induced rate max_rate H(C); factor: a blocked fraction of the factor's production "
-            "(cells, loci and source) and an induced production max_induction H(C)."},
+            "(cells, loci and source), a fold on it 1 + (max_fold - 1) H(C), an induced "
+            "production max_induction H(C) and an added loss of the level max_loss H(C)."},
     {"drugs.*.effects[].state", MS_T_NAME, .ref = "states",
      .doc = "Death, division and shedding effects: only cells in this state (for example "
             "cycling, for a drug that spares dormant cells); default: all states."},
@@ -358,6 +386,16 @@ const ms_field ms_schema[] = {
     {"drugs.*.effects[].max_induction", MS_T_NUMBER, MS_DIM_NONE, NONNEGATIVE,
      .doc = "For target factor: production induced at saturation, in factor level per day "
             "(for example stromal TNF-alpha induced by chemotherapy)."},
+    {"drugs.*.effects[].max_fold", MS_T_NUMBER, MS_DIM_NONE, AT_LEAST(1),
+     .doc = "For target factor: the fold by which the factor's production (cells, loci and "
+            "source) rises at saturation, 1 + (max_fold - 1) H(C) (a drug that makes cancer "
+            "cells secrete more: PI3K/mTOR inhibitors raising IL-8 secretion; Britschgi et al. "
+            "2012)."},
+    {"drugs.*.effects[].max_loss", MS_T_NUMBER, MS_DIM_RATE, NONNEGATIVE,
+     .doc = "For target factor: a first-order loss of the level added at saturation, "
+            "max_loss H(C) (an anti-angiogenic drug pruning vasculature, the e K g(t) of "
+            "Hahnfeldt et al. 1999; a compound that makes a protein degraded, such as an Id "
+            "antagonist)."},
     {"drugs.*.effects[].ec50", MS_T_NUMBER, MS_DIM_CONC, REQUIRED_POSITIVE,
      .doc = "Concentration of half the maximal effect, for cells without resistance loci."},
     {"drugs.*.effects[].hill", MS_T_NUMBER, MS_DIM_NONE, POSITIVE, .def = "1",
@@ -687,7 +725,11 @@ char *metasim_schema_reference(void)
         "\n## Rules across fields\n\n"
         "- `primary.site` names a declared site; `regimens.<name>.doses[].drug` a declared drug;\n"
         "  the keys of `sites.<name>.division` and `sites.<name>.death` declared states.\n"
-        "- `sites.<name>.capacity` is required when the site's growth is logistic or Gompertz.\n"
+        "- `sites.<name>.capacity` is required when the site's growth is logistic or Gompertz,\n"
+        "  unless the site names a `capacity_factor`, which needs Gompertz growth and\n"
+        "  `gompertz_rate` (and then `capacity` is refused); `gompertz_rate` needs Gompertz\n"
+        "  growth. A capacity factor starts above 0 in every lesion (`initial`, and the\n"
+        "  primary's `initial_levels`).\n"
         "- The `blood_flow` shares of all sites add up to at most 1.\n"
         "- `drugs.<name>.pk.absorption_rate` is required for the oral route;\n"
         "  `peripheral_volume` and `intercompartmental_clearance` for two compartments.\n"
@@ -708,8 +750,9 @@ char *metasim_schema_reference(void)
         "- `clinic.scans` periods follow each other: each `until` is later than the one before.\n"
         "- Lymph flows only to regional sites, and their shares add up to at most 1.\n"
         "- A death effect names max_kill; division, transition and shedding effects name\n"
-        "  max_block; a factor effect names max_block, max_induction or both; a transition\n"
-        "  effect names `from` and `to` (a declared transition), a factor effect `factor`.\n"
+        "  max_block; a factor effect names one or more of max_block, max_fold, max_induction\n"
+        "  and max_loss; a transition effect names `from` and `to` (a declared transition), a\n"
+        "  factor effect `factor`.\n"
         "- Circulating cells land at a site with probability proportional to its `blood_flow`\n"
         "  times the clone's tropism; landing at the primary's site joins the primary\n"
         "  (self-seeding).\n");

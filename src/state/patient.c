@@ -147,6 +147,10 @@ int ms_patient_init(ms_patient *p, const metasim_model_t *model)
         return METASIM_E_NOMEM;
     }
     ms_lesion_set(&p->lesions[lesion], comp, model->initial_cells);
+    /* The primary's own levels at time 0 (primary.initial_levels; each factor's initial
+     * unless given). */
+    for (size_t k = 0; k < model->n_factors; k++)
+        p->lesions[lesion].factors[k] = model->factors[k].primary_initial;
     return 0;
 }
 
