@@ -4,7 +4,7 @@ BUILD ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 METASIM = $(BUILD)/tools/metasim/metasim
-# The demo's trial size: 1000 patients take about 9 s on 2 cores (docs/performance.md); the
+# The demo's trial size: 1000 patients take about 4 s on 2 cores (docs/performance.md); the
 # scenario's own size, 2000, about twice that.
 DEMO_PATIENTS ?= 1000
 

@@ -79,6 +79,18 @@ typedef struct ms_comp_step {
     uint64_t start; /* count at the step's start (0 for compartments new in the step) */
 } ms_comp_step;
 
+/* A resting lesion (docs/engine.md, "Resting lesions"): every cell simulated event by event, and
+ * nothing that could change its rates before its next event (no factors in the model, no drug
+ * acting at its site, no cells on their way to it, no event since its rates were set). By
+ * memorylessness the next event's time, drawn once, stays valid while that holds, so the steps
+ * before it skip the lesion. */
+typedef struct ms_rest {
+    double next;    /* the next event's time (may be +inf); NAN: not resting, stepped */
+    uint64_t total; /* its cells when the time was drawn: a change outside a step ends it */
+    double shed;    /* cells it sheds per day, for the expected circulating cells */
+    double limit;   /* the longest step its cells allow (step_end), d */
+} ms_rest;
+
 struct metasim_sim {
     const metasim_model_t *model;
     metasim_model_t *own_model; /* the patient's own model (cohorts), shared by forks; or NULL */
@@ -114,6 +126,9 @@ struct metasim_sim {
     double *weights;      /* per site: landing weights (spread.c workspace) */
     uint64_t *colonisers; /* per site: colonisers of one batch (step.c workspace) */
     double *gain;         /* per factor: its production modifiers (factors.c workspace) */
+    ms_rest *rest;        /* per lesion: whether it rests this step, and until when */
+    size_t cap_rest;
+    bool *drugged;        /* per site: a drug acting on cells there in the step being taken */
     uint64_t truncated;   /* lineages whose emissions were cut at the nesting limit */
 
     /* Therapy (therapy.c): the arm's lines of therapy, from its assignment on. */
@@ -126,6 +141,10 @@ struct metasim_sim {
     double *conc;
     unsigned keyed_arm; /* the arm part of the streams' key now */
 };
+
+/* sim.c: the longest step lesion l's cells allow, from its compartments' rates in s->cs
+ * (docs/engine.md, "Steps"). */
+double ms_engine_cells_limit(const metasim_sim_t *s, const ms_lesion *l);
 
 /* sim.c: keys the engine and blood streams by (seed, patient, arm), rewound. */
 void ms_engine_key_streams(metasim_sim_t *s, unsigned arm);
@@ -222,10 +241,12 @@ double ms_engine_mean_surface(double n0, double n1);
 /* mutation.c: the loci a new daughter of `parent` acquires, given that it acquires some. */
 uint64_t ms_engine_mutate(metasim_sim_t *s, uint64_t parent);
 
-/* step.c: advances lesion `li` from t0 to t1 (rates frozen at t0). Returns 0, a negative code,
- * or METASIM_STOP_SIZE / METASIM_STOP_EVENTS when the stop size or the event budget was
+/* step.c: advances lesion `li` from t0 to t1 (rates frozen at t0), from the next event time
+ * s->rest[li] holds if any; when `may_rest` (its rates cannot change before its next event)
+ * and no event happened, leaves it resting until the next event drawn. Returns 0, a negative
+ * code, or METASIM_STOP_SIZE / METASIM_STOP_EVENTS when the stop size or the event budget was
  * reached mid-step with nothing leaping (then s->p.t is that time and the state is exact). */
-int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1);
+int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1, bool may_rest);
 
 /* sim.c: where clone `clone`'s resistance came from, and since when (*since, NaN for none). */
 metasim_resistance_t ms_engine_provenance(const metasim_sim_t *s, uint32_t clone, double *since);

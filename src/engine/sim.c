@@ -63,6 +63,7 @@ int metasim_sim_create(const metasim_model_t *model, const metasim_sim_options_t
     s->gain = malloc((model->n_factors ? model->n_factors : 1) * sizeof *s->gain);
     s->weights = malloc(model->n_sites * sizeof *s->weights);
     s->colonisers = malloc(model->n_sites * sizeof *s->colonisers);
+    s->drugged = calloc(model->n_sites, sizeof *s->drugged);
     s->rng = gsl_rng_alloc(ms_rng_philox);
     s->blood = gsl_rng_alloc(ms_rng_philox);
     s->conc = calloc(MS_DRUG_NODES * (model->n_drugs ? model->n_drugs : 1), sizeof *s->conc);
@@ -72,7 +73,7 @@ int metasim_sim_create(const metasim_model_t *model, const metasim_sim_options_t
     }
     if (!s->rng || !s->blood || !s->conc || !s->env.division || !s->env.death ||
         !s->env.transition || !s->env.shedding || !s->env.drug_kill || !s->gain || !s->weights ||
-        !s->colonisers || ms_patient_init(&s->p, model) != 0 || ms_engine_traits(s, 0) != 0) {
+        !s->colonisers || !s->drugged || ms_patient_init(&s->p, model) != 0 || ms_engine_traits(s, 0) != 0) {
         metasim_sim_destroy(s);
         return METASIM_E_NOMEM;
     }
@@ -99,6 +100,8 @@ void metasim_sim_destroy(metasim_sim_t *s)
     free(s->gain);
     free(s->weights);
     free(s->colonisers);
+    free(s->drugged);
+    free(s->rest);
     free(s->pending);
     free(s->traits);
     free(s->cs);
@@ -215,24 +218,66 @@ static double step_end(metasim_sim_t *s, double t_max)
         }
         if (l->total == 0)
             continue;
-        ms_engine_env(s, l);
-        double net = 0, leave = 0;
-        for (uint32_t k = 0; k < l->n_comps; k++) {
-            ms_rates r;
-            ms_engine_rates(s, l, k, &r);
-            /* A missegregating division leaves one cell and brings two. */
-            net += (double)l->comps[k].n * (r.birth_same + r.birth_mut - r.loss + 2 * r.mis);
-            leave = fmax(leave, r.birth_mut + r.out + 2 * r.mis);
+        if (!isnan(s->rest[i].next)) { /* resting: its rates, and so its limit, are unchanged */
+            t1 = fmin(t1, s->p.t + s->rest[i].limit);
+            continue;
         }
-        /* A lineage grown over the step emits about `leave * tau` cells per cell: at most one
-         * half keeps the generations within a step shrinking. */
-        if (leave > 0)
-            t1 = fmin(t1, s->p.t + 0.5 / leave);
-        net = fabs(net) / (double)l->total;
-        if (m->sites[l->site].growth != MS_GROWTH_EXPONENTIAL && net > 0)
-            t1 = fmin(t1, s->p.t + m->step_bound / net);
+        if (ms_array_reserve((void **)&s->cs, &s->cap_cs, l->n_comps, sizeof *s->cs, 16) != 0)
+            return NAN;
+        ms_engine_env(s, l);
+        for (uint32_t k = 0; k < l->n_comps; k++)
+            ms_engine_rates(s, l, k, &s->cs[k].r);
+        t1 = fmin(t1, s->p.t + ms_engine_cells_limit(s, l));
     }
     return t1;
+}
+
+double ms_engine_cells_limit(const metasim_sim_t *s, const ms_lesion *l)
+{
+    double net = 0, leave = 0, limit = INFINITY;
+    for (uint32_t k = 0; k < l->n_comps; k++) {
+        const ms_rates *r = &s->cs[k].r;
+        /* A missegregating division leaves one cell and brings two. */
+        net += (double)l->comps[k].n * (r->birth_same + r->birth_mut - r->loss + 2 * r->mis);
+        leave = fmax(leave, r->birth_mut + r->out + 2 * r->mis);
+    }
+    /* A lineage grown over the step emits about `leave * tau` cells per cell: at most one
+     * half keeps the generations within a step shrinking. */
+    if (leave > 0)
+        limit = 0.5 / leave;
+    net = fabs(net) / (double)l->total;
+    if (s->model->sites[l->site].growth != MS_GROWTH_EXPONENTIAL && net > 0)
+        limit = fmin(limit, s->model->step_bound / net);
+    return limit;
+}
+
+/* Marks the sites where a drug present in the step acts on cells (s->drugged): lesions
+ * elsewhere keep their rates. Factor effects need factors, and models with factors never
+ * rest. */
+static void mark_drugged(metasim_sim_t *s)
+{
+    const metasim_model_t *m = s->model;
+    memset(s->drugged, 0, m->n_sites * sizeof *s->drugged);
+    for (size_t d = 0; s->treated && d < m->n_drugs; d++) {
+        if (!ms_therapy_present(s, d))
+            continue;
+        for (size_t k = 0; k < m->drugs[d].n_effects; k++) {
+            const ms_effect *ef = &m->drugs[d].effects[k];
+            for (size_t i = 0; i < m->n_sites; i++)
+                s->drugged[i] |= ef->site == m->n_sites || ef->site == i;
+        }
+    }
+}
+
+/* Room for every lesion's resting state; new lesions are not resting. */
+static int reserve_rest(metasim_sim_t *s)
+{
+    size_t had = s->cap_rest;
+    if (ms_array_reserve((void **)&s->rest, &s->cap_rest, s->p.n_lesions, sizeof *s->rest, 16) != 0)
+        return METASIM_E_NOMEM;
+    for (size_t i = had; i < s->cap_rest; i++)
+        s->rest[i].next = NAN;
+    return 0;
 }
 
 /* The primary's attraction for circulating cells: the product of the homing modifiers at the
@@ -284,17 +329,35 @@ int metasim_sim_run(metasim_sim_t *s, double t_max, unsigned long long max_event
             return METASIM_STOP_TIME;
         if (s->events >= s->budget)
             return METASIM_STOP_EVENTS;
+        if (reserve_rest(s) != 0)
+            return fail(s, METASIM_E_NOMEM, "choosing a step");
         double t0 = s->p.t, t1 = step_end(s, t_max);
+        if (isnan(t1))
+            return fail(s, METASIM_E_NOMEM, "choosing a step");
         s->extinct_at = -INFINITY;
         s->homing = homing(s);
         /* Drug effects averaged over the step by quadrature (docs/therapy.md). */
         ms_therapy_at(s, t0, t1);
+        mark_drugged(s);
         s->env_tau = t1 - t0; /* rates averaged over the step (vascular growth, rates.c) */
-        s->ctc_next = s->ctc * exp(-log(2.0) / s->model->ctc_half_life * (t1 - t0));
+        const double clearance = log(2.0) / s->model->ctc_half_life;
+        s->ctc_next = s->ctc * exp(-clearance * (t1 - t0));
         for (uint32_t i = 0; i < s->p.n_lesions; i++) {
-            if (s->p.lesions[i].total == 0 && !awaited(s, i))
+            const ms_lesion *l = &s->p.lesions[i];
+            bool coming = awaited(s, i);
+            if (l->total == 0 && !coming)
                 continue; /* extinct lesions stay as the seeding graph's nodes */
-            int rc = ms_engine_step_lesion(s, i, t0, t1);
+            if (reserve_rest(s) != 0)
+                return fail(s, METASIM_E_NOMEM, "simulating a step");
+            ms_rest *rest = &s->rest[i];
+            bool may_rest = s->model->n_factors == 0 && !s->drugged[l->site] && !coming;
+            if (!may_rest || rest->total != l->total)
+                rest->next = NAN;
+            if (rest->next >= t1) { /* resting through the step: only its shed cells count */
+                s->ctc_next += rest->shed * ms_engine_weighted_area(1, 1, clearance, t1 - t0);
+                continue;
+            }
+            int rc = ms_engine_step_lesion(s, i, t0, t1, may_rest);
             if (rc == METASIM_STOP_SIZE || rc == METASIM_STOP_EVENTS) {
                 s->ctc = s->ctc_next; /* the only lesion stopped mid-step, at s->p.t */
                 return rc;
@@ -337,6 +400,11 @@ void ms_engine_key_streams(metasim_sim_t *s, unsigned arm)
     ms_rng_set_stream(s->rng, s->opt.seed, s->opt.patient, arm, MS_PURPOSE_ENGINE);
     ms_rng_set_stream(s->blood, s->opt.seed, s->opt.patient, arm, MS_PURPOSE_BLOOD);
     s->keyed_arm = arm;
+    /* Resting lesions draw their next events anew from the new streams, so that an arm's
+     * course is the same whether its history was forked (which starts with none resting) or
+     * run into it. */
+    for (size_t i = 0; i < s->cap_rest; i++)
+        s->rest[i].next = NAN;
 }
 
 int metasim_sim_fork(const metasim_sim_t *src, unsigned arm, const metasim_writer_t *writer,

@@ -44,7 +44,9 @@ typedef struct step_ctx {
     double now;        /* the SSA's clock */
     double propensity; /* sum over SSA compartments of n * total rate */
     size_t n_leaping;
-    unsigned depth; /* generations of lineages grown within this step, nested */
+    unsigned depth;   /* generations of lineages grown within this step, nested */
+    double first;     /* the first SSA event's time, drawn in an earlier step; NAN: draw it */
+    double overshoot; /* the SSA's last draw, the next event's time after t1 (or +inf) */
 } step_ctx;
 
 static ms_lesion *lesion(step_ctx *c)
@@ -609,7 +611,13 @@ static int ssa(step_ctx *c)
     unsigned since_refresh = 0;
     for (;;) {
         double next_arrival = s->head_queue < s->n_queue ? s->queue[s->head_queue].t : INFINITY;
-        double dt = c->propensity > 0 ? -log(ms_rng_uniform(s->rng)) / c->propensity : INFINITY;
+        double dt;
+        if (!isnan(c->first)) { /* a resting lesion's next event, drawn at the same rates */
+            dt = c->first - c->now;
+            c->first = NAN;
+        } else {
+            dt = c->propensity > 0 ? -log(ms_rng_uniform(s->rng)) / c->propensity : INFINITY;
+        }
         if (c->now + dt >= next_arrival || c->now + dt >= c->t1) {
             if (next_arrival < c->t1 && next_arrival <= c->now + dt) {
                 /* Memorylessness: the waiting time is drawn afresh after the arrival. */
@@ -624,6 +632,7 @@ static int ssa(step_ctx *c)
                     return rc;
                 continue;
             }
+            c->overshoot = c->now + dt;
             c->now = c->t1;
             return 0;
         }
@@ -698,12 +707,15 @@ static int take_pending(step_ctx *c)
     return rc;
 }
 
-int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1)
+int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1, bool may_rest)
 {
     ms_lesion *l = &s->p.lesions[li];
     if (ensure_cs(s, l->n_comps) != 0)
         return METASIM_E_NOMEM;
-    step_ctx c = {s, li, t0, t1, t0, 0, 0, 0};
+    ms_rest *rest = &s->rest[li];
+    step_ctx c = {s, li, t0, t1, t0, 0, 0, 0, rest->next, INFINITY};
+    rest->next = NAN;
+    const uint64_t events = s->events;
     ms_engine_env(s, l);
     size_t n = l->n_comps;
     for (uint32_t k = 0; k < n; k++) {
@@ -745,6 +757,16 @@ int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1)
             ms_lesion_set(l, k, s->cs[k].end);
     ms_engine_factors(s, l, t1 - t0);
     ms_engine_ctc(s, l, t1 - t0);
+    /* Nothing happened at rates that will not change: the lesion rests until the next event
+     * the SSA drew (memorylessness keeps that draw valid), at the same rates. */
+    if (may_rest && s->events == events && c.n_leaping == 0 && s->n_queue == 0 && l->total > 0) {
+        rest->next = c.overshoot;
+        rest->total = l->total;
+        rest->shed = 0;
+        for (uint32_t k = 0; k < l->n_comps; k++)
+            rest->shed += (double)l->comps[k].n * s->cs[k].r.shed;
+        rest->limit = ms_engine_cells_limit(s, l);
+    }
     ms_lesion_prune(l);
     return 0;
 }

@@ -31,8 +31,8 @@ check() { # NAME: compares $work/NAME with $here/NAME
 cd "$here" || exit 1
 "$metasim" check breast_demo > "$work/check-breast_demo.out" 2>&1
 check check-breast_demo.out
-"$metasim" run breast_demo --patient 11 > "$work/run-breast_demo-11.out" 2>&1
-check run-breast_demo-11.out
+"$metasim" run breast_demo --patient 42 > "$work/run-breast_demo-42.out" 2>&1
+check run-breast_demo-42.out
 "$metasim" run tiny.yaml --csv "$work/run-tiny.csv" > "$work/run-tiny.out" 2>&1
 check run-tiny.out
 check run-tiny.csv
