@@ -276,7 +276,7 @@ static int reserve_rest(metasim_sim_t *s)
     if (ms_array_reserve((void **)&s->rest, &s->cap_rest, s->p.n_lesions, sizeof *s->rest, 16) != 0)
         return METASIM_E_NOMEM;
     for (size_t i = had; i < s->cap_rest; i++)
-        s->rest[i].next = NAN;
+        s->rest[i] = (ms_rest){.next = NAN};
     return 0;
 }
 
