@@ -128,8 +128,8 @@ struct metasim_sim {
     double *gain;         /* per factor: its production modifiers (factors.c workspace) */
     ms_rest *rest;        /* per lesion: whether it rests this step, and until when */
     size_t cap_rest;
-    bool *drugged;        /* per site: a drug acting on cells there in the step being taken */
-    uint64_t truncated;   /* lineages whose emissions were cut at the nesting limit */
+    bool *drugged;      /* per site: a drug acting on cells there in the step being taken */
+    uint64_t truncated; /* lineages whose emissions were cut at the nesting limit */
 
     /* Therapy (therapy.c): the arm's lines of therapy, from its assignment on. */
     bool treated;              /* an arm (opt.arm >= 1) has been assigned */
@@ -240,6 +240,9 @@ double ms_engine_mean_surface(double n0, double n1);
 
 /* mutation.c: the loci a new daughter of `parent` acquires, given that it acquires some. */
 uint64_t ms_engine_mutate(metasim_sim_t *s, uint64_t parent);
+
+/* step.c: room for n compartments' step bookkeeping in s->cs. */
+int ms_engine_reserve_cs(metasim_sim_t *s, size_t n);
 
 /* step.c: advances lesion `li` from t0 to t1 (rates frozen at t0), from the next event time
  * s->rest[li] holds if any; when `may_rest` (its rates cannot change before its next event)

@@ -73,7 +73,8 @@ int metasim_sim_create(const metasim_model_t *model, const metasim_sim_options_t
     }
     if (!s->rng || !s->blood || !s->conc || !s->env.division || !s->env.death ||
         !s->env.transition || !s->env.shedding || !s->env.drug_kill || !s->gain || !s->weights ||
-        !s->colonisers || !s->drugged || ms_patient_init(&s->p, model) != 0 || ms_engine_traits(s, 0) != 0) {
+        !s->colonisers || !s->drugged || ms_patient_init(&s->p, model) != 0 ||
+        ms_engine_traits(s, 0) != 0) {
         metasim_sim_destroy(s);
         return METASIM_E_NOMEM;
     }
@@ -222,7 +223,7 @@ static double step_end(metasim_sim_t *s, double t_max)
             t1 = fmin(t1, s->p.t + s->rest[i].limit);
             continue;
         }
-        if (ms_array_reserve((void **)&s->cs, &s->cap_cs, l->n_comps, sizeof *s->cs, 16) != 0)
+        if (ms_engine_reserve_cs(s, l->n_comps) != 0)
             return NAN;
         ms_engine_env(s, l);
         for (uint32_t k = 0; k < l->n_comps; k++)

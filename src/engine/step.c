@@ -54,7 +54,7 @@ static ms_lesion *lesion(step_ctx *c)
     return &c->s->p.lesions[c->li];
 }
 
-static int ensure_cs(metasim_sim_t *s, size_t n)
+int ms_engine_reserve_cs(metasim_sim_t *s, size_t n)
 {
     return ms_array_reserve((void **)&s->cs, &s->cap_cs, n, sizeof *s->cs, 16);
 }
@@ -81,7 +81,7 @@ static int comp_for(step_ctx *c, uint32_t clone, uint32_t state, uint32_t *out)
     ms_lesion *l = lesion(c);
     size_t before = l->n_comps;
     uint32_t k = ms_lesion_comp(l, clone, state);
-    if (k == MS_NONE || ensure_cs(c->s, l->n_comps) != 0)
+    if (k == MS_NONE || ms_engine_reserve_cs(c->s, l->n_comps) != 0)
         return METASIM_E_NOMEM;
     if (l->n_comps > before) {
         ms_comp_step *cs = &c->s->cs[k];
@@ -710,7 +710,7 @@ static int take_pending(step_ctx *c)
 int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1, bool may_rest)
 {
     ms_lesion *l = &s->p.lesions[li];
-    if (ensure_cs(s, l->n_comps) != 0)
+    if (ms_engine_reserve_cs(s, l->n_comps) != 0)
         return METASIM_E_NOMEM;
     ms_rest *rest = &s->rest[li];
     step_ctx c = {s, li, t0, t1, t0, 0, 0, 0, rest->next, INFINITY};
