@@ -317,8 +317,7 @@ int main(int argc, char **argv)
             return 1;
         }
         printf("%-10u %10.1f %10.1f %16.0f %14.1f %14.1f\n", n, seconds, cpu,
-               (double)n * (double)arms / seconds, (double)kib / 1024.0,
-               bytes / (1024.0 * 1024.0));
+               (double)n * (double)arms / seconds, (double)kib / 1024.0, bytes / (1024.0 * 1024.0));
         fflush(stdout);
     }
     rmdir(dir);

@@ -138,10 +138,9 @@ int ms_patient_init(ms_patient *p, const metasim_model_t *model)
     uint32_t lesion = founder == MS_NONE ? MS_NONE
                                          : ms_patient_add_lesion(p, (uint32_t)model->primary_site,
                                                                  MS_NONE, 0.0, founder);
-    uint32_t comp = lesion == MS_NONE
-                        ? MS_NONE
-                        : ms_lesion_comp(&p->lesions[lesion], founder,
-                                         (uint32_t)model->initial_state);
+    uint32_t comp = lesion == MS_NONE ? MS_NONE
+                                      : ms_lesion_comp(&p->lesions[lesion], founder,
+                                                       (uint32_t)model->initial_state);
     if (comp == MS_NONE) {
         ms_patient_free(p);
         return METASIM_E_NOMEM;

@@ -48,7 +48,6 @@
 #include <gsl/gsl_integration.h>
 #include <math.h>
 #include <stdbool.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

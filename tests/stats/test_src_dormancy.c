@@ -107,9 +107,8 @@ START_TEST(test_src_dormancy)
     double se = sqrt(var[0] / n[0] + var[1] / n[1]);
     /* (c) exact McNemar: P(X >= only_alone), X ~ Binomial(discordant, 1/2). */
     unsigned discordant = (unsigned)(only_alone + only_inhibitor);
-    double pc = only_alone > 0
-                    ? gsl_cdf_binomial_Q((unsigned)(only_alone - 1), 0.5, discordant)
-                    : 1.0;
+    double pc =
+        only_alone > 0 ? gsl_cdf_binomial_Q((unsigned)(only_alone - 1), 0.5, discordant) : 1.0;
     printf("src_bone_dormancy, seed %llu, %d patients enrolled at surgery:\n", seed, COHORT);
     for (int g = 1; g >= 0; g--)
         printf("  %-8s %3d patients: bone lesions founded before surgery %.2f (sd %.2f); late "

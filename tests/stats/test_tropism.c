@@ -124,8 +124,8 @@ static void check_preferred(const tally *t, const char *preferred, const char *r
 {
     int a = site_count(t, preferred), b = site_count(t, runner_up);
     double p = a > 0 ? gsl_cdf_binomial_Q((unsigned)(a - 1), 0.5, (unsigned)(a + b)) : 1;
-    printf("  %s: %s %d against %s %d, one-sided p = %.3g\n", t->name, preferred, a, runner_up,
-           b, p);
+    printf("  %s: %s %d against %s %d, one-sided p = %.3g\n", t->name, preferred, a, runner_up, b,
+           p);
     ck_assert_msg(p < LEVEL, "%s: %s (%d) does not beat %s (%d): p = %g", t->name, preferred, a,
                   runner_up, b, p);
     fflush(stdout);
@@ -159,8 +159,8 @@ START_TEST(test_tropism_and_kinetics)
     /* Kinetics: share of first metastases found within 1 year of diagnosis, lung > breast. */
     double pl = (double)lung.within_1y / lung.metastatic;
     double pb = (double)breast.within_1y / breast.metastatic;
-    double pooled = (double)(lung.within_1y + breast.within_1y) /
-                    (lung.metastatic + breast.metastatic);
+    double pooled =
+        (double)(lung.within_1y + breast.within_1y) / (lung.metastatic + breast.metastatic);
     double se = sqrt(pooled * (1 - pooled) * (1.0 / lung.metastatic + 1.0 / breast.metastatic));
     double z = (pl - pb) / se, pz = gsl_cdf_ugaussian_Q(z);
     printf("  within 1 y of diagnosis: lung %.3f (%d/%d), breast %.3f (%d/%d), z = %.2f, "
@@ -169,8 +169,8 @@ START_TEST(test_tropism_and_kinetics)
     fflush(stdout);
     ck_assert_msg(pz < LEVEL, "lung is not faster than breast: z = %g", z);
     /* Breast: more than half of first metastases after 2 years (binomial, against 1/2). */
-    double pa = gsl_cdf_binomial_Q((unsigned)(breast.after_2y - 1), 0.5,
-                                   (unsigned)breast.metastatic);
+    double pa =
+        gsl_cdf_binomial_Q((unsigned)(breast.after_2y - 1), 0.5, (unsigned)breast.metastatic);
     printf("  breast: %d of %d first metastases after 2 y, one-sided p = %.3g\n", breast.after_2y,
            breast.metastatic, pa);
     fflush(stdout);
