@@ -279,6 +279,8 @@ typedef struct metasim_counts {
     unsigned long long self_seeded; /* of those, joined the primary */
     unsigned long long lesions;     /* lesions founded, the primary included */
     unsigned long long resected;    /* cells removed by surgery */
+    unsigned long long injected;    /* of `shed`, cells injected into the blood by the arm's
+                                       schedule (arms.<name>.injections), not shed by a lesion */
 } metasim_counts_t;
 
 /* A drug's exposure at an output time, one per effect of the drug (one with effect = -1 for a

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bio/injection_internal.h"
 #include "bio/pk_internal.h"
 #include "bio/therapy_internal.h"
 #include "core/array_internal.h"
@@ -72,6 +73,7 @@ int ms_therapy_assign(metasim_sim_t *s)
         return METASIM_E_NOMEM;
     for (size_t k = 0; k < arm->n_lines; k++)
         s->lines[k] = (ms_line_run){.status = MS_LINE_WAITING, .start = NAN, .segment = SIZE_MAX};
+    s->injected = 0; /* injections count from time zero; any already due are given at once */
     int rc = report(s, 0, "arm %s assigned", arm->name);
     return rc ? rc : ms_therapy_update(s);
 }
@@ -328,6 +330,8 @@ int ms_therapy_update(metasim_sim_t *s)
                 rc = report(s, k + 1, "line %zu (%s) completes", k + 1, regimen);
         }
     }
+    if (rc == 0)
+        rc = ms_injection_update(s);
     return rc ? rc : report_doses(s);
 }
 
@@ -470,7 +474,7 @@ double ms_therapy_next(const metasim_sim_t *s, double t)
         if (slope != 0)
             next = fmin(next, t + m->step_bound * (c + ec50) / fabs(slope));
     }
-    return next;
+    return fmin(next, ms_injection_next(s)); /* a step ends at each injection */
 }
 
 int ms_therapy_exposure(const metasim_sim_t *s, const metasim_writer_t *w)
@@ -508,6 +512,7 @@ int ms_therapy_copy(metasim_sim_t *s, const metasim_sim_t *src)
     if (!src->treated)
         return 0;
     size_t n_lines = arm_of(src)->n_lines;
+    s->injected = src->injected;
     s->lines = malloc((n_lines ? n_lines : 1) * sizeof *s->lines);
     if (!s->lines)
         return METASIM_E_NOMEM;

@@ -134,6 +134,7 @@ struct metasim_sim {
     /* Therapy (therapy.c): the arm's lines of therapy, from its assignment on. */
     bool treated;              /* an arm (opt.arm >= 1) has been assigned */
     struct ms_line_run *lines; /* per line of the arm */
+    size_t injected;           /* the arm's injections given so far, in order (injection.c) */
     struct ms_segment *segs;   /* every stretch of dosing so far, in order */
     size_t n_segs, cap_segs;
     /* Per drug and node: the concentrations (mg/L) at the Gauss-Legendre nodes of the step

@@ -806,6 +806,52 @@ static void check_lines(metasim_model_t *m, const ms_node *arms)
     }
 }
 
+static size_t locus_index(const metasim_model_t *m, const char *name)
+{
+    for (size_t k = 0; k < m->n_loci; k++)
+        if (strcmp(m->loci[k].name, name) == 0)
+            return k;
+    return m->n_loci;
+}
+
+/* An arm's injections of cells into the circulation (src/bio/injection.c). Unknown loci and
+ * states are reported by validation (the fields' refs); the rules here span fields. */
+static int build_injections(metasim_model_t *m, const ms_node *a, ms_arm *arm)
+{
+    const ms_node *list = get(a, "injections");
+    arm->n_injections = list ? list->count : 0;
+    arm->injections = calloc(arm->n_injections ? arm->n_injections : 1, sizeof *arm->injections);
+    if (!arm->injections)
+        return METASIM_E_NOMEM;
+    for (size_t k = 0; k < arm->n_injections; k++) {
+        const ms_node *n = list->items[k];
+        ms_injection *inj = &arm->injections[k];
+        inj->at = num(n, "at");
+        inj->cells = (uint64_t)num(n, "cells");
+        inj->state = state_index(m, get(n, "state")->text);
+        if (inj->at >= m->horizon)
+            rule_error(m, get(n, "at"),
+                       "arms.%s.injections[%zu].at: must be before time.horizon (%g d; got %g d)",
+                       a->key, k, m->horizon, inj->at);
+        if (k > 0 && inj->at < arm->injections[k - 1].at)
+            rule_error(m, get(n, "at"),
+                       "arms.%s.injections[%zu].at: must not be earlier than injections[%zu].at",
+                       a->key, k, k - 1);
+        const ms_node *loci = get(n, "loci");
+        for (size_t j = 0; loci && j < loci->count; j++) {
+            size_t locus = locus_index(m, loci->items[j]->text);
+            if (locus >= m->n_loci || locus >= 64)
+                continue; /* reported by validation, or by the limit on loci */
+            if (inj->loci >> locus & 1)
+                rule_error(m, loci->items[j],
+                           "arms.%s.injections[%zu].loci[%zu]: '%s' is listed twice", a->key, k, j,
+                           loci->items[j]->text);
+            inj->loci |= UINT64_C(1) << locus;
+        }
+    }
+    return 0;
+}
+
 static int build_arms(metasim_model_t *m, const ms_node *arms)
 {
     m->n_arms = arms ? arms->count : 0;
@@ -841,6 +887,8 @@ static int build_arms(metasim_model_t *m, const ms_node *arms)
                            "arms.%s.lines[%zu].pause_below: must be below resume_above (%g cells)",
                            a->key, k, ln->resume_above);
         }
+        if (build_injections(m, a, arm) != 0)
+            return METASIM_E_NOMEM;
     }
     return 0;
 }
@@ -939,10 +987,16 @@ static int build(metasim_model_t *m)
             if (m->arms[i].lines[j].start == MS_ANCHOR_TIME_ZERO)
                 m->assign_at_start = true;
         }
+    /* Injections are an experiment's schedule from time zero too. */
+    bool injects = false;
+    for (size_t i = 0; i < m->n_arms; i++)
+        injects |= m->arms[i].n_injections > 0;
+    m->assign_at_start |= injects;
     if (m->assign_at_start && (m->t_allowed & m->n_allowed & m->m_allowed) != ~0u)
         rule_error(m, inclusion,
-                   "trial.inclusion: criteria are read at diagnosis, but a line starting at "
-                   "time_zero assigns the arms at time 0");
+                   "trial.inclusion: criteria are read at diagnosis, but %s assigns the arms at "
+                   "time 0",
+                   injects ? "an injection" : "a line starting at time_zero");
     if (m->sites[m->primary_site].regional)
         rule_error(m, get(primary, "site"), "primary.site: the primary cannot be a regional site");
     const ms_node *circulation = get(root, "circulation");
@@ -1038,7 +1092,11 @@ static void describe(metasim_model_t *m)
         ms_strbuf_printf(&sb, "%s %s (", i ? "," : "", a->name);
         for (size_t k = 0; k < a->n_lines; k++)
             ms_strbuf_printf(&sb, "%s%s", k ? " then " : "", m->regimens[a->lines[k].regimen].name);
-        ms_strbuf_puts(&sb, a->n_lines ? ")" : "untreated)");
+        ms_strbuf_puts(&sb, a->n_lines ? "" : "untreated");
+        for (size_t k = 0; k < a->n_injections; k++)
+            ms_strbuf_printf(&sb, "; %.3g cells injected at %.3g d", (double)a->injections[k].cells,
+                             a->injections[k].at);
+        ms_strbuf_puts(&sb, ")");
     }
     const ms_cohort *c = &m->cohort;
     if (ms_cohort_varies(c)) {
@@ -1300,8 +1358,10 @@ void metasim_model_destroy(metasim_model_t *m)
         free(m->sites[i].state_shedding);
         free(m->sites[i].transitions);
     }
-    for (size_t i = 0; m->arms && i < m->n_arms; i++)
+    for (size_t i = 0; m->arms && i < m->n_arms; i++) {
         free(m->arms[i].lines);
+        free(m->arms[i].injections);
+    }
     for (size_t i = 0; m->regimens && i < m->n_regimens; i++)
         free(m->regimens[i].doses);
     for (size_t i = 0; m->loci && i < m->n_loci; i++) {

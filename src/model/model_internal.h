@@ -177,10 +177,22 @@ typedef struct ms_line {
     double pause_below, resume_above; /* cells; 0 when the line is not adaptive */
 } ms_line;
 
+/* Cells injected into the circulation at a set time, as in mouse experiments (labelled cells
+ * into the tail vein; Kim et al., Cell 2009): a clone of their own, carrying `loci`, that
+ * lands and colonises like shed cells (src/bio/injection.c). */
+typedef struct ms_injection {
+    double at;      /* d from time zero, the start of the simulation */
+    uint64_t cells; /* injected */
+    uint64_t loci;  /* bit k set: the cells carry locus k */
+    size_t state;   /* the state they are injected in */
+} ms_injection;
+
 typedef struct ms_arm {
     const char *name;
     ms_line *lines;
     size_t n_lines;
+    ms_injection *injections; /* in the order written */
+    size_t n_injections;
 } ms_arm;
 
 struct metasim_model {
@@ -230,7 +242,8 @@ struct metasim_model {
     size_t n_arms;
     bool additive;          /* therapy.combination: blocked fractions add (else Bliss) */
     bool assign_at_surgery; /* arms are assigned at surgery (else at diagnosis) */
-    bool assign_at_start;   /* a line starts at time_zero: arms are assigned at time 0 */
+    bool assign_at_start;   /* a line starts at time_zero, or an arm injects cells: arms are
+                               assigned at time 0 */
     bool *keep_state;       /* per state: shed cells settle in it (circulation.keep_state) */
     /* The trial (docs/trials.md). */
     uint64_t trial_patients;

@@ -552,7 +552,8 @@ const ms_field ms_schema[] = {
     {"arms", MS_T_MAP,
      .doc = "Treatment arms by name, each a sequence of lines of therapy; `metasim run --arm "
             "NAME` simulates one, `metasim trial` all. An arm is assigned at surgery (at "
-            "diagnosis when there is no surgery)."},
+            "diagnosis when there is no surgery; at time 0 when a line starts at time_zero or "
+            "an arm injects cells)."},
     {"arms.*", MS_T_SECTION, .doc = "One arm."},
     {"arms.*.lines", MS_T_LIST, .flags = MS_REQUIRED,
      .doc = "Lines of therapy; an empty list is an untreated control arm."},
@@ -580,6 +581,31 @@ const ms_field ms_schema[] = {
     {"arms.*.lines[].resume_above", MS_T_NUMBER, MS_DIM_CELLS, POSITIVE,
      .doc = "Adaptive therapy: while paused, restart the regimen from its first cycle when "
             "the burden rises above this."},
+    {"arms.*.injections", MS_T_LIST,
+     .doc = "Cells injected into the circulation at set times, as in mouse experiments "
+            "(labelled cells into the tail vein; Kim et al., Cell 2009). Injected cells are a "
+            "clone of their own, the founder's with the named loci, and go through the "
+            "circulation like shed cells: they survive it (`circulation.survival`), land in "
+            "proportion to blood flow times tropism, colonise with the site's and their loci's "
+            "probability, join the primary when they land at its site (or lodge around it, "
+            "`primary.seeds_outside`) and found lesions elsewhere. An arm with injections is "
+            "assigned at time 0 (docs/therapy.md, \"Injections\")."},
+    {"arms.*.injections[]", MS_T_SECTION, .doc = "One injection."},
+    {"arms.*.injections[].at", MS_T_NUMBER, MS_DIM_TIME, .flags = MS_REQUIRED | MS_LO_CLOSED,
+     .lo = 0,
+     .doc = "Time of the injection after time zero, the start of the simulation; before "
+            "`time.horizon`, and not earlier than the arm's previous injection."},
+    {"arms.*.injections[].cells", MS_T_INTEGER, MS_DIM_CELLS, .flags = MS_REQUIRED | MS_LO_CLOSED,
+     .lo = 1, .doc = "Cells injected."},
+    {"arms.*.injections[].loci", MS_T_LIST,
+     .doc = "Loci the injected cells carry, each at most once; default: none (the founder's "
+            "genotype). A locus without effects can label them, as GFP or luciferase does, so "
+            "that they can be told apart from the tumour's own cells."},
+    {"arms.*.injections[].loci[]", MS_T_NAME, .ref = "loci", .doc = "A locus."},
+    {"arms.*.injections[].state", MS_T_NAME, .ref = "states", .def = "cycling",
+     .doc = "State of the injected cells; they arrive in it where `circulation.keep_state` "
+            "keeps it, otherwise in the state shed cells arrive in (dormant with the site's "
+            "`dormancy_on_arrival`, else cycling)."},
 };
 
 const size_t ms_schema_count = sizeof ms_schema / sizeof ms_schema[0];
@@ -755,6 +781,9 @@ char *metasim_schema_reference(void)
         "  factor effect `factor`.\n"
         "- Circulating cells land at a site with probability proportional to its `blood_flow`\n"
         "  times the clone's tropism; landing at the primary's site joins the primary\n"
-        "  (self-seeding).\n");
+        "  (self-seeding).\n"
+        "- An arm's injections come before `time.horizon`, in time order, and list each locus\n"
+        "  once; a scenario with injections assigns its arms at time 0, so it cannot have\n"
+        "  `trial.inclusion` criteria (read at diagnosis).\n");
     return ms_strbuf_take(&sb);
 }

@@ -165,9 +165,13 @@ int ms_ref_contains(const ms_node *root, const char *ref, const char *name)
     return ref_each(root, ref, visit_equal, (void *)(uintptr_t)name);
 }
 
-/* What one item of a ref is called in messages: "site" for "sites". */
+/* What one item of a ref is called in messages: "site" for "sites", "locus" for "loci". */
 static void ref_noun(ms_strbuf *out, const char *ref)
 {
+    if (strcmp(ref, "loci") == 0) {
+        ms_strbuf_puts(out, "locus");
+        return;
+    }
     size_t n = strlen(ref);
     ms_strbuf_append(out, ref, n > 1 && ref[n - 1] == 's' ? n - 1 : n);
 }

@@ -186,12 +186,15 @@ static void summarise(const metasim_sim_t *sim, const metasim_model_t *model)
     }
     metasim_counts_t n;
     metasim_sim_counts(sim, &n);
-    if (n.shed > 0)
-        printf("cascade: %llu cells shed, %llu lost in the blood or on landing, %llu colonised "
-               "(%llu back into the primary), %llu lesions founded; now %.3g CTCs per 7.5 mL "
-               "expected\n",
-               n.shed, n.lost, n.colonised, n.self_seeded, n.lesions - 1,
+    if (n.shed > 0) {
+        printf("cascade: %llu cells shed", n.shed - n.injected);
+        if (n.injected > 0)
+            printf(" and %llu injected", n.injected);
+        printf(", %llu lost in the blood or on landing, %llu colonised (%llu back into the "
+               "primary), %llu lesions founded; now %.3g CTCs per 7.5 mL expected\n",
+               n.lost, n.colonised, n.self_seeded, n.lesions - 1,
                metasim_sim_ctc(sim) * 7.5 / (1000 * metasim_model_blood_volume(model)));
+    }
 }
 
 static const char *stop_words(int rc)
