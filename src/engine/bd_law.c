@@ -81,6 +81,57 @@ uint64_t ms_bd_sample_law(gsl_rng *rng, uint64_t n0, const ms_bd_law *l)
     return extra > UINT64_MAX - s ? UINT64_MAX : s + extra;
 }
 
+ms_bd_law ms_bd_mixed_law(double b, double d, double t, double w, double g)
+{
+    /* 3-point Gauss-Legendre on [0, 1] (Abramowitz and Stegun 25.4.29). */
+    static const double node[3] = {0.11270166537925831, 0.5, 0.88729833462074169};
+    static const double weight[3] = {5.0 / 18, 8.0 / 18, 5.0 / 18};
+    /* Composite over pieces of at most a quarter of 1/max(b, d), the time over which a division
+     * or a death is expected (at most MS_BD_MAX_GROUPS pieces), so that the mean stays exact to
+     * the quadrature however wide the group. */
+    double n = ceil(4 * fmax(b, d) * w);
+    const int pieces = n <= 1 ? 1 : n >= MS_BD_MAX_GROUPS ? MS_BD_MAX_GROUPS : (int)n;
+    const double piece = w / pieces;
+    double total = 0, alpha = 0, survive = 0, odds = 0;
+    for (int k = 0; k < pieces; k++)
+        for (int q = 0; q < 3; q++) {
+            double at = piece * (k + node[q]);
+            double f = weight[q] * (fabs(g * w) < 1e-9 ? 1.0 : exp(g * at));
+            ms_bd_law l = ms_bd_law_at(b, d, t - at);
+            total += f;
+            alpha += f * l.alpha;
+            survive += f * l.one_minus_alpha;
+            odds += f * l.one_minus_alpha * (l.beta / l.one_minus_beta);
+        }
+    odds = survive > 0 ? odds / survive : 0;
+    return (ms_bd_law){.alpha = alpha / total,
+                       .one_minus_alpha = survive / total,
+                       .beta = odds / (1 + odds),
+                       .one_minus_beta = 1 / (1 + odds)};
+}
+
+/* The largest variance, over s in [0, tau], of one cell's lineage s after it starts: at tau
+ * when the lineage is not subcritical (the variance grows); else (b + d)/|r| x (1 - x) with
+ * x = e^(r s), largest at x = 1/2 when e^(r tau) reaches it. */
+static double peak_variance(double b, double d, double tau)
+{
+    const double r = b - d;
+    if (r < 0 && r * tau < -0.69314718055994531) /* e^(r tau) < 1/2 */
+        return (b + d) / (4 * -r);
+    return ms_bd_variance(1, b, d, tau);
+}
+
+int ms_bd_group_count(double b, double d, double tau, uint64_t count, uint64_t n_own, double t_own)
+{
+    double g0 = ceil(4 * b * tau);
+    g0 = g0 <= 2 ? 2 : g0 >= MS_BD_MAX_GROUPS ? MS_BD_MAX_GROUPS : g0;
+    const double arrivals = (double)count * peak_variance(b, d, tau);
+    const double own = ms_bd_variance(n_own, b, d, t_own);
+    const double share = arrivals + own > 0 ? arrivals / (arrivals + own) : 1;
+    const double groups = ceil(g0 * sqrt(share));
+    return groups <= 1 ? 1 : (int)groups;
+}
+
 double ms_bd_mean(uint64_t n0, double b, double d, double t)
 {
     return (double)n0 * exp((b - d) * t);

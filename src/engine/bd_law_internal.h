@@ -47,6 +47,32 @@ uint64_t ms_bd_sample(gsl_rng *r, uint64_t n0, double b, double d, double t);
  * pass a law that mixes several times (step.c groups arrivals so). n0 = 0 returns 0. */
 uint64_t ms_bd_sample_law(gsl_rng *r, uint64_t n0, const ms_bd_law *law);
 
+/* The one-cell law at the end of a group of arrivals (step.c): a cell enters at a time s in
+ * [0, w] drawn with density proportional to e^(g s) and grows for t - s (t >= w). The mixture
+ * over s, with S ~ Binomial(n, 1 - mean alpha) survivors exactly, and the survivors' sizes
+ * geometric with the mixture's mean survivor size (1 + the mean of beta / (1 - beta) weighted
+ * by 1 - alpha). So the mean at the end, n e^(r (t - s)) averaged, is exact to the quadrature
+ * (3-point Gauss-Legendre, composite over pieces of at most 1/(4 max(b, d)), at most
+ * MS_BD_MAX_GROUPS of them: error of order (piece x rate)^6); what the single geometric misses is
+ * the spread of survivors' mean sizes within the group, which lowers the variance (docs/engine.md,
+ * "Grouped arrivals"). */
+ms_bd_law ms_bd_mixed_law(double b, double d, double t, double w, double g);
+
+/* At most this many groups of arrivals (ms_bd_group_count). */
+#define MS_BD_MAX_GROUPS 16
+
+/* How many equal groups `count` cells entering a compartment over a time tau are grown in, each
+ * by its ms_bd_mixed_law, when the compartment also holds n_own cells grown for t_own (docs/
+ * engine.md, "Grouped arrivals"). G0 = 4 b tau rounded up (2 at least, MS_BD_MAX_GROUPS at
+ * most) has each group span at most a quarter of the mean division time 1/b, where the
+ * variance the mixed law misses is about 1 % of the arrivals' at most. That error falls as
+ * 1/G^2 (the spread of a smooth function over a width w is of order w^2), and what matters is
+ * the compartment's variance, of which the arrivals are a share: its own cells grow
+ * independently. So G = G0 sqrt(share) rounded up, at least 1, bounds the error of the
+ * compartment's variance as G0 bounds the arrivals'. The share is over-estimated (each arrival
+ * as variable as the most variable lineage over tau), which errs towards more groups. */
+int ms_bd_group_count(double b, double d, double tau, uint64_t count, uint64_t n_own, double t_own);
+
 /* E N(t) = n0 e^(rt). */
 double ms_bd_mean(uint64_t n0, double b, double d, double t);
 

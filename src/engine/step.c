@@ -32,7 +32,7 @@
  * be smaller than the last (step_end), so this is a guard, counted in sim->truncated. */
 #define MAX_GENERATIONS 64
 /* At most this many groups; fewer while the groups stay short against division (group_count). */
-#define AGGREGATE_BINS 16
+#define AGGREGATE_BINS MS_BD_MAX_GROUPS
 /* The SSA's total propensity is updated incrementally and recomputed this often, so that
  * rounding cannot accumulate. */
 #define REFRESH_EVERY 4096
@@ -168,42 +168,13 @@ static double place_first(step_ctx *c, double from, double g, uint64_t m)
     return t < c->t1 ? t : c->t1;
 }
 
-/* The one-cell law to t1 of a cell that enters compartment k at a time drawn from [a, a + w]
- * with density proportional to exp(g t): the mixture over the entry time, with S ~
- * Binomial(n, 1 - mean alpha) survivors exactly, and the survivors' sizes geometric with their
- * mean size: 1 + the mean of beta / (1 - beta) weighted by 1 - alpha. So the mean size at t1,
- * n e^(r (t1 - te)) averaged, is exact to the quadrature (3-point Gauss-Legendre, error of
- * order (w d)^6 for the survival, d the death rate); what the single geometric misses is only
- * the spread of survivors' mean sizes within the group. */
-static ms_bd_law mixed_law(const step_ctx *c, uint32_t k, double a, double w, double g)
+/* Groups for `count` cells entering compartment k over a time tau (ms_bd_group_count): the
+ * cells already in k are those its leap started with, grown from its start to t1. */
+static int group_count(const step_ctx *c, uint32_t k, double tau, uint64_t count)
 {
-    static const double node[3] = {0.11270166537925831, 0.5, 0.88729833462074169};
-    static const double weight[3] = {5.0 / 18, 8.0 / 18, 5.0 / 18};
-    const ms_rates *r = &c->s->cs[k].r;
-    double total = 0, alpha = 0, survive = 0, odds = 0;
-    for (int q = 0; q < 3; q++) {
-        double at = w * node[q], f = weight[q] * (fabs(g * w) < 1e-9 ? 1.0 : exp(g * at));
-        ms_bd_law l = ms_bd_law_at(r->birth_same, r->loss, c->t1 - (a + at));
-        total += f;
-        alpha += f * l.alpha;
-        survive += f * l.one_minus_alpha;
-        odds += f * l.one_minus_alpha * (l.beta / l.one_minus_beta);
-    }
-    odds = survive > 0 ? odds / survive : 0;
-    return (ms_bd_law){.alpha = alpha / total,
-                       .one_minus_alpha = survive / total,
-                       .beta = odds / (1 + odds),
-                       .one_minus_beta = 1 / (1 + odds)};
-}
-
-/* Groups for cells entering compartment k over a time tau: each group spans at most a quarter
- * of the mean division time, where the variance that mixed_law misses (the spread of the
- * survivors' mean sizes within a group) is within about 1 % of the exact mixture's
- * (docs/engine.md), 2 at least and AGGREGATE_BINS at most. */
-static int group_count(const step_ctx *c, uint32_t k, double tau)
-{
-    double groups = ceil(4 * c->s->cs[k].r.birth_same * tau);
-    return groups <= 2 ? 2 : groups >= AGGREGATE_BINS ? AGGREGATE_BINS : (int)groups;
+    const ms_comp_step *cs = &c->s->cs[k];
+    return ms_bd_group_count(cs->r.birth_same, cs->r.loss, tau, count,
+                             c->s->p.lesions[c->li].comps[k].n, c->t1 - cs->from);
 }
 
 /* `count` cells enter compartment k over [from, t1], emitted along exp(g t). */
@@ -225,7 +196,7 @@ static int emit(step_ctx *c, uint32_t k, uint64_t count, double from, double g)
     /* Multinomial split over equal sub-intervals, weights along exp(g t); each group grown by
      * its mixed law. */
     double tau = c->t1 - from;
-    int groups = group_count(c, k, tau);
+    int groups = group_count(c, k, tau, count);
     double width = tau / groups, w[AGGREGATE_BINS], left = 0;
     for (int j = 0; j < groups; j++)
         left += w[j] = fabs(g * tau) < 1e-9 ? 1.0 : exp(g * width * j);
@@ -236,7 +207,8 @@ static int emit(step_ctx *c, uint32_t k, uint64_t count, double from, double g)
         rest -= here;
         if (here == 0)
             continue;
-        ms_bd_law law = mixed_law(c, k, from + width * j, width, g);
+        const ms_rates *r = &c->s->cs[k].r;
+        ms_bd_law law = ms_bd_mixed_law(r->birth_same, r->loss, c->t1 - from - width * j, width, g);
         rc = grow_by(c, k, here, from + width * (j + 0.5), &law);
     }
     return rc;

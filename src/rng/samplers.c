@@ -33,6 +33,9 @@
 #define LN_2PI 1.837877066409345483560659472811
 
 /* A double that is a non-negative integer below 2^64, as uint64_t; beyond, UINT64_MAX. */
+/* Up to this many successes, a negative binomial is drawn as a sum of geometric draws. */
+enum { GEOMETRIC_SUM_MAX = 4 };
+
 static uint64_t to_count(double k)
 {
     return k < 0x1p64 ? (uint64_t)k : UINT64_MAX;
@@ -255,6 +258,8 @@ uint64_t ms_ran_binomial64(gsl_rng *r, double p, uint64_t n)
         return 0;
     if (p >= 1)
         return n;
+    if (n == 1) /* a Bernoulli trial: P(U < p) = p for U uniform on [0, 1) */
+        return gsl_rng_uniform(r) < p;
     /* By symmetry, X ~ Binomial(n, p) is n - Binomial(n, 1-p); 1-p is exact for p >= 1/2. */
     const int flip = p > 0.5;
     const double k = binomial_lower(r, flip ? 1 - p : p, (double)n);
@@ -264,12 +269,28 @@ uint64_t ms_ran_binomial64(gsl_rng *r, double p, uint64_t n)
     return flip ? n - x : x;
 }
 
+/* Failures before the first success, success probability 1/(1 + odds), by inversion: P(X >= k)
+ * = f^k with f = odds/(1 + odds), so X = floor(log U / log f) for U uniform on (0, 1]; log f is
+ * formed as -log1p(1/odds), which keeps its precision for small and large odds alike. */
+static double geometric_odds(gsl_rng *r, double odds)
+{
+    return floor(log(gsl_rng_uniform_pos(r)) / -log1p(1 / odds));
+}
+
 uint64_t ms_ran_negbin64_odds(gsl_rng *r, double odds, double n)
 {
     if (!(n > 0) || !(odds > 0))
         return 0;
     if (isinf(odds))
         return UINT64_MAX;
+    /* A few successes: the sum of as many geometric draws, cheaper than a gamma and a Poisson
+     * draw (the birth-death sampler's usual case: the lineages of one to a few survivors). */
+    if (n <= GEOMETRIC_SUM_MAX && n == floor(n)) {
+        double x = 0;
+        for (double i = 0; i < n; i++)
+            x += geometric_odds(r, odds);
+        return to_count(x);
+    }
     /* If L ~ Gamma(n, scale odds) and X | L ~ Poisson(L), X is negative binomial with n successes
      * and success probability 1/(1 + odds) (Devroye 1986, chapter X). gsl_ran_gamma is Marsaglia
      * and Tsang's exact rejection method, constant time in n. */
