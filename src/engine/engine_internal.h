@@ -109,9 +109,10 @@ struct metasim_sim {
     ms_comp_step *cs;
     size_t cap_cs;
     ms_arrival *queue;
-    size_t n_queue, head_queue, cap_queue;
-    double extinct_at; /* latest extinction time of a compartment during the step */
-    ms_env env;        /* arrays sized for the model at creation */
+    size_t n_queue, cap_queue; /* step.c's heap of arrivals */
+    uint64_t queued;           /* arrivals queued in the step being taken */
+    double extinct_at;         /* latest extinction time of a compartment during the step */
+    ms_env env;                /* arrays sized for the model at creation */
     ms_pending *pending;
     size_t n_pending, cap_pending;
     double homing;   /* the primary's attraction multiplier, at the step's start */

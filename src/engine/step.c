@@ -118,19 +118,44 @@ static int clone_for(step_ctx *c, uint64_t loci, const uint8_t *karyotype, uint3
     return 0;
 }
 
+/* The cells on their way to this lesion's event-by-event compartments within the step: a
+ * binary min-heap on the arrival time (arrivals are drawn in random order, so keeping them
+ * sorted would cost a shift of half the queue for each). */
 static int queue_push(metasim_sim_t *s, double t, uint32_t comp)
 {
     if (ms_array_reserve((void **)&s->queue, &s->cap_queue, s->n_queue + 1, sizeof *s->queue, 64) !=
         0)
         return METASIM_E_NOMEM;
-    /* Keep [head, n) sorted by time: insertion from the back (arrivals come nearly sorted). */
+    s->queued++;
     size_t i = s->n_queue++;
-    while (i > s->head_queue && s->queue[i - 1].t > t) {
-        s->queue[i] = s->queue[i - 1];
-        i--;
+    while (i > 0 && s->queue[(i - 1) / 2].t > t) {
+        s->queue[i] = s->queue[(i - 1) / 2];
+        i = (i - 1) / 2;
     }
     s->queue[i] = (ms_arrival){t, comp};
     return 0;
+}
+
+/* Removes the earliest arrival and returns its compartment. */
+static uint32_t queue_pop(metasim_sim_t *s)
+{
+    const uint32_t comp = s->queue[0].comp;
+    const ms_arrival last = s->queue[--s->n_queue];
+    size_t i = 0, n = s->n_queue;
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= n)
+            break;
+        if (child + 1 < n && s->queue[child + 1].t < s->queue[child].t)
+            child++;
+        if (!(s->queue[child].t < last.t))
+            break;
+        s->queue[i] = s->queue[child];
+        i = child;
+    }
+    if (n > 0)
+        s->queue[i] = last;
+    return comp;
 }
 
 static int grow(step_ctx *c, uint32_t k, uint64_t n0, double from);
@@ -582,7 +607,7 @@ static int ssa(step_ctx *c)
     refresh_propensity(c);
     unsigned since_refresh = 0;
     for (;;) {
-        double next_arrival = s->head_queue < s->n_queue ? s->queue[s->head_queue].t : INFINITY;
+        double next_arrival = s->n_queue > 0 ? s->queue[0].t : INFINITY;
         double dt;
         if (!isnan(c->first)) { /* a resting lesion's next event, drawn at the same rates */
             dt = c->first - c->now;
@@ -594,7 +619,7 @@ static int ssa(step_ctx *c)
             if (next_arrival < c->t1 && next_arrival <= c->now + dt) {
                 /* Memorylessness: the waiting time is drawn afresh after the arrival. */
                 c->now = next_arrival;
-                uint32_t k = s->queue[s->head_queue++].comp;
+                uint32_t k = queue_pop(s);
                 int rc = enter_now(c, k);
                 if (rc != 0)
                     return rc;
@@ -699,7 +724,8 @@ int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1, b
         cs->in_ssa = false;
         cs->from = t0;
     }
-    s->n_queue = s->head_queue = 0;
+    s->n_queue = 0;
+    s->queued = 0;
     int rc = 0;
     for (uint32_t k = 0; k < n && rc == 0; k++) {
         bool large = (double)s->p.lesions[li].comps[k].n >= s->exact_below;
@@ -731,7 +757,7 @@ int ms_engine_step_lesion(metasim_sim_t *s, uint32_t li, double t0, double t1, b
     ms_engine_ctc(s, l, t1 - t0);
     /* Nothing happened at rates that will not change: the lesion rests until the next event
      * the SSA drew (memorylessness keeps that draw valid), at the same rates. */
-    if (may_rest && s->events == events && c.n_leaping == 0 && s->n_queue == 0 && l->total > 0) {
+    if (may_rest && s->events == events && c.n_leaping == 0 && s->queued == 0 && l->total > 0) {
         rest->next = c.overshoot;
         rest->total = l->total;
         rest->shed = 0;
