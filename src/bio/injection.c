@@ -97,15 +97,13 @@ static int give(metasim_sim_t *s, size_t k)
         around += outside;
         n -= outside;
         joined += n;
-        /* Arrival states: the injected state when the circulation keeps it, else dormant with
-         * the site's probability, or cycling. The primary takes them at its next step. */
-        bool kept = m->keep_state[state];
-        double p = kept ? 0 : m->sites[j].dormancy_on_arrival;
-        uint64_t dormant = p > 0 && n > 0 ? ms_ran_binomial64(s->rng, p, n) : 0;
+        /* In their arrival states; the primary takes them at its next step. */
+        uint32_t awake;
+        uint64_t dormant = ms_engine_arrivals_dormant(s, j, state, n, &awake);
         if (rc == 0 && dormant > 0)
             rc = ms_engine_pending(s, 0, clone, MS_STATE_DORMANT, t, dormant);
         if (rc == 0 && n - dormant > 0)
-            rc = ms_engine_pending(s, 0, clone, kept ? state : MS_STATE_CYCLING, t, n - dormant);
+            rc = ms_engine_pending(s, 0, clone, awake, t, n - dormant);
     }
     const metasim_writer_t *w = s->opt.writer;
     if (rc != 0 || !w || !w->event)

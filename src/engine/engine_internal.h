@@ -224,6 +224,11 @@ int ms_engine_joins_primary(const metasim_sim_t *s, uint32_t site);
 /* The state a cell shed in `shed_state` starts in at `site`: that state when the circulation
  * keeps it (circulation.keep_state), else dormant with the site's probability or cycling. */
 uint32_t ms_engine_arrival_state(metasim_sim_t *s, uint32_t site, uint32_t shed_state);
+/* The same for n cells at once: how many start dormant (none when the circulation keeps
+ * `shed_state`, else Binomial(n, the site's dormancy_on_arrival)); the others start in *awake,
+ * `shed_state` when kept, else cycling. */
+uint64_t ms_engine_arrivals_dormant(metasim_sim_t *s, uint32_t site, uint32_t shed_state,
+                                    uint64_t n, uint32_t *awake);
 
 /* factors.c: integral of N(u) exp(-decay (tau - u)) over a step along the path from n0 to n1. */
 double ms_engine_weighted_area(double n0, double n1, double decay, double tau);

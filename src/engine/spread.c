@@ -76,6 +76,15 @@ int ms_engine_joins_primary(const metasim_sim_t *s, uint32_t site)
     return site == s->p.lesions[0].site && !s->clinic.resected;
 }
 
+uint64_t ms_engine_arrivals_dormant(metasim_sim_t *s, uint32_t site, uint32_t shed_state,
+                                    uint64_t n, uint32_t *awake)
+{
+    const bool kept = s->model->keep_state[shed_state];
+    *awake = kept ? shed_state : MS_STATE_CYCLING;
+    double p = kept ? 0 : s->model->sites[site].dormancy_on_arrival;
+    return p > 0 && n > 0 ? ms_ran_binomial64(s->rng, p, n) : 0;
+}
+
 uint32_t ms_engine_arrival_state(metasim_sim_t *s, uint32_t site, uint32_t shed_state)
 {
     if (s->model->keep_state[shed_state])

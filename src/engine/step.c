@@ -414,14 +414,11 @@ static int disseminate(step_ctx *c, uint32_t clone, uint32_t state, uint64_t cou
         n -= outside;
         if (n == 0 || rc != 0)
             continue;
-        /* Arrival states: the shed state when the circulation keeps it, else dormant or
-         * cycling. */
-        bool kept = s->model->keep_state[state];
-        double p = kept ? 0 : s->model->sites[j].dormancy_on_arrival;
-        uint64_t dormant = p > 0 ? ms_ran_binomial64(s->rng, p, n) : 0;
+        uint32_t awake;
+        uint64_t dormant = ms_engine_arrivals_dormant(s, j, state, n, &awake);
         for (uint32_t arrival = 0; arrival < 2 && rc == 0; arrival++) {
             uint64_t here = arrival == MS_STATE_DORMANT ? dormant : n - dormant;
-            uint32_t into = kept ? state : arrival, k;
+            uint32_t into = arrival == MS_STATE_DORMANT ? MS_STATE_DORMANT : awake, k;
             if (here == 0)
                 continue;
             if (c->li != 0) /* the primary has been stepped: it takes them at its next step */
